@@ -1,0 +1,25 @@
+"""keras_alexnet: the AlexNet of Krizhevsky, Sutskever and Hinton (2012) for Keras 3.
+
+Example:
+
+>>> import keras_alexnet
+>>> keras_alexnet.AlexNet(weights=None).count_params()
+60965224
+"""
+
+from keras_alexnet.layers import GroupedConv2D, LocalResponseNormalization
+from keras_alexnet.models import AlexNet, LRNConfig, get_variant
+from keras_alexnet.version import __version__
+from keras_alexnet.weights import WeightsUnavailableError, get_weights_record, list_weights
+
+__all__ = [
+    "AlexNet",
+    "GroupedConv2D",
+    "LRNConfig",
+    "LocalResponseNormalization",
+    "WeightsUnavailableError",
+    "__version__",
+    "get_variant",
+    "get_weights_record",
+    "list_weights",
+]

@@ -1,0 +1,146 @@
+"""Local Response Normalization across channels (Krizhevsky et al. 2012, Sec. 3.3)."""
+
+from __future__ import annotations
+
+import keras
+from keras import ops
+
+
+@keras.saving.register_keras_serializable(package="keras_alexnet")
+class LocalResponseNormalization(keras.layers.Layer):
+    """Local Response Normalization across channels.
+
+    For every position and channel `c`,
+
+        b_c = a_c / (k + alpha' * sum_{c' in W(c)} a_{c'}^2) ** beta
+
+    where `W(c)` is a window of `size` channels around `c`, clipped at the
+    first and last channel, and `alpha' = alpha` with `average=False` (the
+    paper's formula) or `alpha' = alpha / size` with `average=True` (the
+    convention of Caffe, PyTorch and ONNX; the BVLC model uses `k=1`). The
+    window holds `(size - 1) // 2` channels before `c` and `size // 2` after
+    it, as in ONNX and Caffe; for odd sizes it is centred.
+
+    On the TensorFlow backend, odd sizes with channels-last data run through
+    `tf.nn.local_response_normalization` (with `depth_radius=(size - 1) // 2`
+    and alpha divided by `size` when averaging, since that op never divides);
+    otherwise the layer is plain `keras.ops` and runs on every backend.
+
+    Args:
+        size: number of channels in the window (the paper's `n`).
+        k: additive constant (the paper's `k`, PyTorch's and ONNX's `bias`).
+        alpha: scale of the sum of squares.
+        beta: exponent.
+        average: divide `alpha` by `size` (Caffe/PyTorch/ONNX) or not (paper).
+        data_format: "channels_last" or "channels_first"; defaults to
+            `keras.config.image_data_format()`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_alexnet.layers import LocalResponseNormalization
+    >>> lrn = LocalResponseNormalization(size=5, k=2.0, alpha=1e-4, beta=0.75)
+    >>> tuple(lrn(np.ones((1, 4, 4, 8), "float32")).shape)
+    (1, 4, 4, 8)
+    """
+
+    def __init__(
+        self,
+        size: int = 5,
+        k: float = 2.0,
+        alpha: float = 1e-4,
+        beta: float = 0.75,
+        average: bool = False,
+        data_format: str | None = None,
+        **kwargs,
+    ):
+        super().__init__(**kwargs)
+        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
+            raise ValueError(f"`size` must be a positive integer. Received: size={size!r}")
+        if k < 0 or alpha < 0 or beta < 0:
+            raise ValueError(
+                "`k`, `alpha` and `beta` must be non-negative. "
+                f"Received: k={k!r}, alpha={alpha!r}, beta={beta!r}"
+            )
+        self.size = size
+        self.k = float(k)
+        self.alpha = float(alpha)
+        self.beta = float(beta)
+        self.average = bool(average)
+        data_format = data_format or keras.config.image_data_format()
+        if data_format not in ("channels_last", "channels_first"):
+            raise ValueError(
+                "`data_format` must be 'channels_last' or 'channels_first'. "
+                f"Received: data_format={data_format!r}"
+            )
+        self.data_format = data_format
+        self.supports_masking = True
+
+    @property
+    def effective_alpha(self) -> float:
+        """The factor that multiplies the plain sum of squares."""
+        return self.alpha / self.size if self.average else self.alpha
+
+    @property
+    def channel_axis(self) -> int:
+        return -1 if self.data_format == "channels_last" else 1
+
+    def call(self, inputs):
+        if self._can_use_tf_native_op(inputs):
+            return self._call_tf_native(inputs)
+        return self._call_generic(inputs)
+
+    def _can_use_tf_native_op(self, inputs) -> bool:
+        return (
+            keras.backend.backend() == "tensorflow"
+            and self.size % 2 == 1
+            and self.data_format == "channels_last"
+            and len(inputs.shape) == 4
+        )
+
+    def _call_tf_native(self, inputs):
+        import tensorflow as tf
+
+        compute_dtype = inputs.dtype
+        # The native kernel is float32/float16 only: run bfloat16 in float32.
+        x = tf.cast(inputs, "float32") if compute_dtype == tf.bfloat16 else inputs
+        y = tf.nn.local_response_normalization(
+            x,
+            depth_radius=(self.size - 1) // 2,
+            bias=self.k,
+            alpha=self.effective_alpha,
+            beta=self.beta,
+        )
+        return tf.cast(y, compute_dtype)
+
+    def _call_generic(self, inputs):
+        axis = self.channel_axis % len(inputs.shape)
+        channels = inputs.shape[axis]
+        before, after = (self.size - 1) // 2, self.size // 2
+        squares = ops.square(ops.cast(inputs, "float32"))
+        pad = [[0, 0]] * len(inputs.shape)
+        pad[axis] = [before, after]
+        padded = ops.pad(squares, pad)
+        window_sum = None
+        for offset in range(self.size):
+            index = [slice(None)] * len(inputs.shape)
+            index[axis] = slice(offset, offset + channels)
+            part = padded[tuple(index)]
+            window_sum = part if window_sum is None else window_sum + part
+        scale = ops.power(self.k + self.effective_alpha * window_sum, -self.beta)
+        return ops.cast(ops.cast(inputs, "float32") * scale, inputs.dtype)
+
+    def compute_output_shape(self, input_shape):
+        return input_shape
+
+    def get_config(self) -> dict:
+        config = super().get_config()
+        config.update(
+            size=self.size,
+            k=self.k,
+            alpha=self.alpha,
+            beta=self.beta,
+            average=self.average,
+            data_format=self.data_format,
+        )
+        return config

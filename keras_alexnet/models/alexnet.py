@@ -1,0 +1,280 @@
+"""The AlexNet builder, with the Keras Applications contract."""
+
+from __future__ import annotations
+
+import os
+
+import keras
+
+from keras_alexnet.layers import GroupedConv2D, LocalResponseNormalization
+from keras_alexnet.models.variants import LRNConfig, VariantConfig, get_variant
+
+POOLINGS = (None, "avg", "max")
+
+
+def AlexNet(
+    include_top: bool = True,
+    weights: str | os.PathLike | None = None,
+    input_tensor=None,
+    input_shape: tuple | None = None,
+    pooling: str | None = None,
+    classes: int = 1000,
+    classifier_activation: str | None = "softmax",
+    variant: str | None = None,
+    name: str | None = None,
+    *,
+    lrn: LRNConfig | dict | None = None,
+    conv_implementation: str = "auto",
+) -> keras.Model:
+    """Instantiate AlexNet (Krizhevsky, Sutskever and Hinton, NeurIPS 2012).
+
+    The model takes input already prepared by
+    `keras_alexnet.preprocess_input` (there is no preprocessing inside the
+    network), and returns class probabilities (or logits with
+    `classifier_activation=None`).
+
+    Args:
+        include_top: whether to include the three dense layers (fc6, fc7 and
+            the classifier `predictions`). With the top, the input must be the
+            variant's default size (227 for "original", 224 for
+            "torchvision"); without it, any size from the variant's minimum
+            (67 and 63 pixels).
+        weights: None (random initialisation as in Keras), "imagenet" (alias
+            of "bvlc_imagenet1k"), a registered weights name (see
+            `keras_alexnet.list_weights()`), an `hf://org/repo[@revision]`
+            URI, a checkpoint directory, a `.weights.h5` file or a `.keras`
+            file.
+        input_tensor: optional Keras tensor to use as the model's input.
+        input_shape: optional shape tuple, `(H, W, 3)` for channels-last.
+        pooling: with `include_top=False`, None (the 4D `pool5` output),
+            "avg" or "max" (global pooling to a 2D output).
+        classes: number of classes, with `include_top=True`. Pretrained
+            weights require the checkpoint's class count (1000 for ImageNet).
+        classifier_activation: activation of the `predictions` layer; with
+            pretrained weights only None or "softmax".
+        variant: "original" (the paper's two-tower network with LRN,
+            60,965,224 parameters) or "torchvision" (single tower, no LRN,
+            61,100,840 parameters). None means the checkpoint's variant when
+            `weights` names one, else "original". Asking for a variant other
+            than the checkpoint's is an error.
+        name: model name; defaults to "alexnet" or "alexnet_torchvision".
+        lrn: LRN constants (`LRNConfig` or its dict) for a randomly
+            initialised network or a bare `.weights.h5` file; defaults to the
+            paper's (k=2, n=5, alpha=1e-4, beta=0.75, summing). Checkpoints
+            that record their LRN convention (BVLC: k=1, averaging) always
+            use their own.
+        conv_implementation: "auto", "fused" or "split", for the two-tower
+            layers (see `keras_alexnet.layers.GroupedConv2D`).
+
+    Returns:
+        A `keras.Model`.
+
+    Example:
+
+    >>> import numpy as np, keras_alexnet
+    >>> model = keras_alexnet.AlexNet(weights=None)
+    >>> model.count_params()
+    60965224
+    >>> model.predict(np.zeros((1, 227, 227, 3)), verbose=0).shape
+    (1, 1000)
+    """
+    from keras_alexnet.weights.resolve import is_valid_weights_argument, resolve_weights
+
+    if variant is not None:
+        get_variant(variant)  # raises on an unknown name
+    if not is_valid_weights_argument(weights):
+        raise ValueError(
+            "The `weights` argument should be either `None` (random initialization), "
+            "'imagenet' (pre-training on ImageNet), a registered weights name (see "
+            "`keras_alexnet.list_weights()`), an 'hf://org/repo' URI, or the path to a "
+            f"checkpoint directory, '.weights.h5' or '.keras' file. Received: weights={weights!r}"
+        )
+    if pooling not in POOLINGS:
+        raise ValueError(f"`pooling` must be one of {POOLINGS}. Received: pooling={pooling!r}")
+    if not isinstance(classes, int) or isinstance(classes, bool) or classes < 1:
+        raise ValueError(f"`classes` must be a positive integer. Received: classes={classes!r}")
+    pretrained = weights is not None
+    if pretrained and include_top:
+        _validate_classifier_activation(classifier_activation)
+
+    resolved = resolve_weights(weights) if pretrained else None
+    network = resolved.network if resolved is not None else None
+    if network is not None:
+        if variant is not None and variant != network.variant:
+            raise ValueError(
+                f"The weights {resolved.description!r} belong to the {network.variant!r} variant, "
+                f"not {variant!r}. Pass variant={network.variant!r} (or leave it unset). "
+                f"Received: variant={variant!r}"
+            )
+        if include_top and classes != network.classes:
+            raise ValueError(
+                f"The weights {resolved.description!r} have a {network.classes}-class top; "
+                f"with include_top=True, `classes` must be {network.classes} (or use "
+                f"include_top=False and add your own head). Received: classes={classes}"
+            )
+        if lrn is not None and _as_lrn(lrn) != network.lrn:
+            raise ValueError(
+                f"The weights {resolved.description!r} were trained with LRN {network.lrn}; "
+                f"they cannot be used with other LRN constants. Received: lrn={lrn!r}"
+            )
+        variant = network.variant
+        lrn = network.lrn
+    config = get_variant(variant or "original")
+    lrn = _as_lrn(lrn) if lrn is not None else config.lrn
+
+    inputs = _make_inputs(config, include_top, pretrained, input_tensor, input_shape)
+    model = build_alexnet(
+        config,
+        inputs,
+        include_top=include_top,
+        pooling=pooling,
+        classes=classes,
+        classifier_activation=classifier_activation,
+        lrn=lrn,
+        conv_implementation=conv_implementation,
+        name=name or ("alexnet" if config.name == "original" else f"alexnet_{config.name}"),
+    )
+
+    if resolved is not None:
+        from keras_alexnet.weights.loading import load_resolved_weights
+
+        def build_full_model():
+            return build_alexnet(
+                config,
+                keras.Input(shape=_default_shape(config)),
+                include_top=True,
+                pooling=None,
+                classes=network.classes if network else classes,
+                classifier_activation=classifier_activation,
+                lrn=lrn,
+                conv_implementation=conv_implementation,
+                name="alexnet_source",
+            )
+
+        load_resolved_weights(model, resolved, build_full_model)
+    return model
+
+
+def build_alexnet(
+    config: VariantConfig,
+    inputs,
+    *,
+    include_top: bool,
+    pooling: str | None,
+    classes: int,
+    classifier_activation,
+    lrn: LRNConfig | None,
+    conv_implementation: str,
+    name: str,
+) -> keras.Model:
+    """Build the layers of `config` on `inputs` (no argument checks)."""
+    x = inputs
+    for spec in config.convs:
+        conv_padding = "valid"
+        if spec.strides == 1 and 2 * spec.padding == spec.kernel_size - 1:
+            conv_padding = "same"
+        elif spec.padding:
+            x = keras.layers.ZeroPadding2D(spec.padding, name=f"{spec.name}_pad")(x)
+        conv_kwargs = dict(strides=spec.strides, padding=conv_padding, activation="relu", name=spec.name)
+        if spec.groups > 1:
+            conv = GroupedConv2D(
+                spec.filters,
+                spec.kernel_size,
+                groups=spec.groups,
+                implementation=conv_implementation,
+                **conv_kwargs,
+            )
+        else:
+            conv = keras.layers.Conv2D(spec.filters, spec.kernel_size, **conv_kwargs)
+        x = conv(x)
+        index = spec.name.removeprefix("conv")
+        if spec.norm and lrn is not None:
+            x = LocalResponseNormalization(**lrn.to_dict(), name=f"norm{index}")(x)
+        if spec.pool:
+            x = keras.layers.MaxPooling2D(config.pool_size, config.pool_strides, name=f"pool{index}")(x)
+
+    if include_top:
+        x = keras.layers.Flatten(name="flatten")(x)
+        for i, units in enumerate(config.dense_units, start=6):
+            if config.dropout_position == "before_dense":
+                x = keras.layers.Dropout(config.dropout_rate, name=f"drop{i}")(x)
+            x = keras.layers.Dense(units, activation="relu", name=f"fc{i}")(x)
+            if config.dropout_position == "after_relu":
+                x = keras.layers.Dropout(config.dropout_rate, name=f"drop{i}")(x)
+        x = keras.layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+    elif pooling == "avg":
+        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
+    elif pooling == "max":
+        x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
+
+    return keras.Model(keras.utils.get_source_inputs(inputs), x, name=name)
+
+
+def _validate_classifier_activation(activation) -> None:
+    if activation not in (None, "softmax"):
+        raise ValueError(
+            "Only None and 'softmax' are allowed for `classifier_activation` with pretrained "
+            f"weights and include_top=True. Received: classifier_activation={activation!r}"
+        )
+
+
+def _as_lrn(lrn) -> LRNConfig:
+    if isinstance(lrn, LRNConfig):
+        return lrn
+    if isinstance(lrn, dict):
+        return LRNConfig.from_dict(lrn)
+    raise ValueError(f"`lrn` must be an LRNConfig or a dict of its fields. Received: lrn={lrn!r}")
+
+
+def _channels_axis() -> int:
+    return -1 if keras.config.image_data_format() == "channels_last" else 0
+
+
+def _default_shape(config: VariantConfig) -> tuple:
+    size = config.default_size
+    return (size, size, 3) if _channels_axis() == -1 else (3, size, size)
+
+
+def _make_inputs(config, include_top, pretrained, input_tensor, input_shape):
+    if input_shape is None and input_tensor is not None:
+        input_shape = tuple(input_tensor.shape[1:])
+    shape = _check_input_shape(config, include_top, pretrained, input_shape)
+    if input_tensor is None:
+        return keras.Input(shape=shape, name="input")
+    if not keras.backend.is_keras_tensor(input_tensor):
+        return keras.Input(tensor=input_tensor, shape=shape, name="input")
+    return input_tensor
+
+
+def _check_input_shape(config, include_top, pretrained, input_shape) -> tuple:
+    default = _default_shape(config)
+    if input_shape is None:
+        return default if include_top else ((None, None, 3) if _channels_axis() == -1 else (3, None, None))
+    input_shape = tuple(input_shape)
+    if len(input_shape) != 3:
+        raise ValueError(
+            f"`input_shape` must have three entries, e.g. {default}. Received: input_shape={input_shape}"
+        )
+    channel_axis = _channels_axis()
+    channels = input_shape[channel_axis]
+    spatial = [s for i, s in enumerate(input_shape) if i != channel_axis % 3]
+    if pretrained and channels != 3:
+        raise ValueError(
+            "Pretrained weights need 3-channel (colour) input; convert grayscale images to "
+            f"RGB first. Received: input_shape={input_shape}"
+        )
+    if include_top:
+        if tuple(spatial) != (config.default_size, config.default_size):
+            raise ValueError(
+                f"With include_top=True the {config.name!r} variant takes input of shape {default} "
+                "(its fc6 layer expects a fixed size); use include_top=False for other sizes. "
+                f"Received: input_shape={input_shape}"
+            )
+        return input_shape
+    minimum = config.min_size()
+    if any(s is not None and s < minimum for s in spatial):
+        raise ValueError(
+            f"The {config.name!r} variant needs input of at least {minimum}x{minimum} pixels. "
+            f"Received: input_shape={input_shape}"
+        )
+    return input_shape

@@ -1,0 +1,80 @@
+"""Load resolved weights into a built AlexNet, with errors that name both sides.
+
+Example:
+
+>>> import keras_alexnet
+>>> from keras_alexnet.weights.loading import copy_weights_by_name
+>>> a = keras_alexnet.AlexNet(variant="torchvision")
+>>> b = keras_alexnet.AlexNet(variant="torchvision", include_top=False)
+>>> copy_weights_by_name(a, b)
+>>> bool((a.get_layer("conv1").kernel.numpy() == b.get_layer("conv1").kernel.numpy()).all())
+True
+"""
+
+from __future__ import annotations
+
+import keras
+
+from keras_alexnet.weights.resolve import ResolvedWeights
+
+
+def copy_weights_by_name(source: keras.Model, target: keras.Model) -> None:
+    """Copy every weighted layer of `target` from the same-named layer of `source`."""
+    source_layers = {layer.name: layer for layer in source.layers}
+    for layer in target.layers:
+        if not layer.weights:
+            continue
+        if layer.name not in source_layers:
+            raise ValueError(
+                f"The weights have no layer named {layer.name!r} (they hold "
+                f"{sorted(n for n, lyr in source_layers.items() if lyr.weights)}). "
+                f"Received: a model with layer {layer.name!r}"
+            )
+        source_layer = source_layers[layer.name]
+        source_shapes = [tuple(w.shape) for w in source_layer.weights]
+        target_shapes = [tuple(w.shape) for w in layer.weights]
+        if source_shapes != target_shapes:
+            raise ValueError(
+                f"Layer {layer.name!r}: the weights have shapes {source_shapes}, the model "
+                f"expects {target_shapes}. Build the model with the checkpoint's variant "
+                f"and class count. Received: weights for {source.name!r}, model {target.name!r}"
+            )
+        layer.set_weights(source_layer.get_weights())
+
+
+def load_resolved_weights(model: keras.Model, resolved: ResolvedWeights, build_full_model) -> None:
+    """Load `resolved` into `model`.
+
+    `build_full_model()` must return the same network with its top, used when
+    only full-model weights exist and `model` has no top.
+    """
+    has_top = any(layer.name == "predictions" for layer in model.layers)
+    if resolved.keras_path is not None:
+        source = keras.saving.load_model(resolved.keras_path, compile=False)
+        copy_weights_by_name(source, model)
+        return
+    if not has_top and resolved.notop_path is not None:
+        _load_weights_file(model, resolved.notop_path, resolved.description)
+        return
+    if resolved.top_path is None:
+        raise ValueError(
+            f"The weights {resolved.description} have no top (classifier); build the model "
+            "with include_top=False. Received: include_top=True"
+        )
+    if has_top:
+        _load_weights_file(model, resolved.top_path, resolved.description)
+        return
+    full = build_full_model()
+    _load_weights_file(full, resolved.top_path, resolved.description)
+    copy_weights_by_name(full, model)
+
+
+def _load_weights_file(model: keras.Model, path, description: str) -> None:
+    try:
+        model.load_weights(path)
+    except ValueError as error:
+        raise ValueError(
+            f"The weights in {description} do not fit the model {model.name!r} "
+            f"({model.count_params():,} parameters): {error}. Build the model with the "
+            f"variant and class count the weights were saved with. Received: weights={description!r}"
+        ) from error

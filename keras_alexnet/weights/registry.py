@@ -1,0 +1,151 @@
+"""The weights registry: one record per pretrained checkpoint.
+
+Each `WeightsRecord` says which network the weights belong to (variant, LRN
+convention, preprocessing, input size, categories), what the source reports
+for them, under which license they come, where the public original lives, and
+where the converted checkpoint is published. Model cards, the README table,
+`keras-alexnet weights` and `info` read these records.
+
+Example:
+
+>>> import keras_alexnet
+>>> [record.name for record in keras_alexnet.list_weights()]
+['bvlc_imagenet1k', 'torchvision_imagenet1k']
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+
+from keras_alexnet.models.variants import CAFFE_LRN
+from keras_alexnet.weights.network import NetworkRecord
+
+#: Environment variable that replaces the Hub organisation of every record.
+HUB_ORG_ENV = "KERAS_ALEXNET_HUB_ORG"
+DEFAULT_HUB_ORG = "keras-alexnet"
+
+
+@dataclasses.dataclass(frozen=True)
+class Original:
+    """A public original file the checkpoint is converted from."""
+
+    url: str
+    format: str  # "onnx", "caffe" or "torchvision"
+    filename: str
+    sha256: str | None = None
+    sha1: str | None = None
+    sha256_prefix: str | None = None
+    size: int | None = None
+
+
+@dataclasses.dataclass(frozen=True)
+class HubLocation:
+    """Where the converted checkpoint lives on the Hugging Face Hub."""
+
+    repo_name: str
+    revision: str | None = None  # a pinned commit sha, once published
+    filename: str = "model.weights.h5"
+    sha256: str | None = None
+    published: bool = False
+
+    def repo_id(self, org: str | None = None) -> str:
+        org = org or os.environ.get(HUB_ORG_ENV) or DEFAULT_HUB_ORG
+        return f"{org}/{self.repo_name}"
+
+
+@dataclasses.dataclass(frozen=True)
+class WeightsRecord:
+    """Everything known about one pretrained checkpoint."""
+
+    name: str
+    description: str
+    network: NetworkRecord
+    license: str
+    reported_metrics: dict[str, float]
+    metrics_source: str
+    originals: tuple[Original, ...]
+    hub: HubLocation
+    aliases: tuple[str, ...] = ()
+    citation: str = ""
+
+    @property
+    def variant(self) -> str:
+        return self.network.variant
+
+
+BVLC_IMAGENET1K = WeightsRecord(
+    name="bvlc_imagenet1k",
+    aliases=("imagenet",),
+    description=(
+        "The BVLC reference AlexNet (Caffe), trained on ILSVRC-2012 by Jeff Donahue "
+        "with minor variations from the paper; two towers, LRN k=1 with alpha/n."
+    ),
+    network=NetworkRecord(
+        variant="original", classes=1000, lrn=CAFFE_LRN, input_size=227, preprocessing="caffe"
+    ),
+    license="unrestricted (BVLC model zoo: 'unrestricted use')",
+    reported_metrics={"top1_acc": 57.1, "top5_acc": 80.2},
+    metrics_source="reported by BVLC (centre crop, ILSVRC-2012 val); not re-measured here",
+    originals=(
+        Original(
+            url=(
+                "https://github.com/onnx/models/raw/main/validated/vision/classification/"
+                "alexnet/model/bvlcalexnet-12.onnx"
+            ),
+            format="onnx",
+            filename="bvlcalexnet-12.onnx",
+            sha256="6b0da9510f27f234ee96a85dc3809dd210150fdefad87f6850f9788513216945",
+            size=243_863_787,
+        ),
+        Original(
+            url="http://dl.caffe.berkeleyvision.org/bvlc_alexnet.caffemodel",
+            format="caffe",
+            filename="bvlc_alexnet.caffemodel",
+            sha1="9116a64c0fbe4459d18f4bb6b56d647b63920377",
+        ),
+    ),
+    hub=HubLocation(repo_name="alexnet-bvlc-imagenet1k"),
+)
+
+TORCHVISION_IMAGENET1K = WeightsRecord(
+    name="torchvision_imagenet1k",
+    description=(
+        "torchvision's AlexNet weights (IMAGENET1K_V1), single tower, trained with "
+        "torchvision's reference recipe."
+    ),
+    network=NetworkRecord(variant="torchvision", classes=1000, input_size=224, preprocessing="torch"),
+    license="BSD-3-Clause",
+    reported_metrics={"top1_acc": 56.522, "top5_acc": 79.066},
+    metrics_source="reported by torchvision (resize 256, centre crop 224, ILSVRC-2012 val); not re-measured here",
+    originals=(
+        Original(
+            url="https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",
+            format="torchvision",
+            filename="alexnet-owt-7be5be79.pth",
+            sha256_prefix="7be5be79",
+        ),
+    ),
+    hub=HubLocation(repo_name="alexnet-torchvision-imagenet1k"),
+)
+
+_RECORDS: dict[str, WeightsRecord] = {r.name: r for r in (BVLC_IMAGENET1K, TORCHVISION_IMAGENET1K)}
+_ALIASES: dict[str, str] = {alias: r.name for r in _RECORDS.values() for alias in r.aliases}
+
+
+def list_weights() -> list[WeightsRecord]:
+    """All registered checkpoints, in registration order."""
+    return list(_RECORDS.values())
+
+
+def is_registered(name: str) -> bool:
+    return name in _RECORDS or name in _ALIASES
+
+
+def get_weights_record(name: str) -> WeightsRecord:
+    """The record registered under `name` or one of its aliases ("imagenet")."""
+    key = _ALIASES.get(name, name)
+    if key not in _RECORDS:
+        names = sorted([*_RECORDS, *_ALIASES])
+        raise ValueError(f"Unknown weights name. Expected one of {names}. Received: weights={name!r}")
+    return _RECORDS[key]
