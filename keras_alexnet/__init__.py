@@ -9,6 +9,7 @@ Example:
 
 from keras_alexnet.layers import GroupedConv2D, LocalResponseNormalization
 from keras_alexnet.models import AlexNet, LRNConfig, get_variant
+from keras_alexnet.preprocessing import decode_predictions, preprocess_input
 from keras_alexnet.version import __version__
 from keras_alexnet.weights import WeightsUnavailableError, get_weights_record, list_weights
 
@@ -19,7 +20,9 @@ __all__ = [
     "LocalResponseNormalization",
     "WeightsUnavailableError",
     "__version__",
+    "decode_predictions",
     "get_variant",
     "get_weights_record",
     "list_weights",
+    "preprocess_input",
 ]

@@ -1,0 +1,80 @@
+"""Model cards (README.md with YAML metadata) generated from the registry records.
+
+Example:
+
+>>> from keras_alexnet.weights.model_card import build_model_card
+>>> from keras_alexnet.weights.registry import get_weights_record
+>>> record = get_weights_record("imagenet")
+>>> build_model_card(record.network, record).startswith("---\\nlibrary_name: keras")
+True
+"""
+
+from __future__ import annotations
+
+from keras_alexnet.weights.network import NetworkRecord
+
+CITATION = """@inproceedings{krizhevsky2012imagenet,
+  title     = {ImageNet Classification with Deep Convolutional Neural Networks},
+  author    = {Krizhevsky, Alex and Sutskever, Ilya and Hinton, Geoffrey E.},
+  booktitle = {Advances in Neural Information Processing Systems},
+  volume    = {25},
+  year      = {2012}
+}"""
+
+
+def build_model_card(network: NetworkRecord, record=None) -> str:
+    """A Hugging Face model card for a checkpoint of `network` (described by `record` if given)."""
+    name = record.name if record else f"alexnet-{network.variant}"
+    license_id = "other" if record is None or "BSD" not in record.license else "bsd-3-clause"
+    lines = [
+        "---",
+        "library_name: keras",
+        f"license: {license_id}",
+        "tags:",
+        "  - image-classification",
+        "  - keras",
+        "  - alexnet",
+        "  - keras-alexnet",
+        "datasets:",
+        "  - imagenet-1k" if network.categories == "imagenet1k" else f"  - {network.categories}",
+    ]
+    if record is not None:
+        lines += ["metrics:", "  - accuracy"]
+    lines += ["---", "", f"# AlexNet: {name}", ""]
+    if record is not None:
+        lines += [record.description, "", f"License of the weights: {record.license}.", ""]
+        metrics = ", ".join(f"{k} {v}%" for k, v in record.reported_metrics.items())
+        lines += [f"Accuracy ({record.metrics_source}): {metrics}.", ""]
+        lines += ["Converted from the public original(s):", ""]
+        for original in record.originals:
+            checksum = original.sha256 or original.sha1 or original.sha256_prefix
+            lines.append(f"- {original.url} ({original.format}, checksum {checksum})")
+        lines.append("")
+    lrn = network.lrn
+    lines += [
+        "## Network",
+        "",
+        f"- variant: `{network.variant}`, {network.classes} classes, input {network.input_size}x"
+        f"{network.input_size}x3 ({network.channel_order}), preprocessing `{network.preprocessing}`",
+        f"- LRN: {'none' if lrn is None else lrn.to_dict()}",
+        "",
+        "## Usage",
+        "",
+        "```python",
+        "import keras_alexnet",
+        "from keras_alexnet.image_io import load_image",
+        "",
+        f'model = keras_alexnet.AlexNet(weights="{name}")',
+        f"image = load_image('photo.jpg', size={network.input_size})",
+        f'x = keras_alexnet.preprocess_input(image[None], variant="{network.variant}")',
+        "print(keras_alexnet.decode_predictions(model.predict(x)))",
+        "```",
+        "",
+        "## Citation",
+        "",
+        "```bibtex",
+        CITATION,
+        "```",
+        "",
+    ]
+    return "\n".join(lines)

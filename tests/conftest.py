@@ -1,0 +1,31 @@
+"""Shared pytest set-up: quiet TensorFlow, isolated caches, offline Hugging Face Hub by default."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+
+# Before TensorFlow, Keras or huggingface_hub are imported anywhere.
+os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
+os.environ.setdefault("KERAS_BACKEND", "tensorflow")
+_CACHE_ROOT = tempfile.mkdtemp(prefix="keras_alexnet_test_cache_")
+os.environ["KERAS_ALEXNET_CACHE"] = os.path.join(_CACHE_ROOT, "keras_alexnet")
+os.environ.setdefault("HF_HOME", os.path.join(_CACHE_ROOT, "hf_home"))
+os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
+os.environ.setdefault("HF_HUB_DISABLE_XET", "1")
+
+import numpy as np  # noqa: E402
+import pytest  # noqa: E402
+
+
+@pytest.fixture
+def rng() -> np.random.Generator:
+    return np.random.default_rng(0)
+
+
+@pytest.fixture(scope="session")
+def sample_image_paths():
+    """Two real photographs shipped by scikit-learn (china.jpg, flower.jpg)."""
+    from keras_alexnet.samples import sample_image_paths
+
+    return sample_image_paths()
