@@ -74,7 +74,7 @@ class GroupedConv2D(keras.layers.Conv2D):
                 dilation_rate=self.dilation_rate,
                 data_format=self.data_format,
             )
-            for part, part_kernel in zip(input_parts, kernel_parts)
+            for part, part_kernel in zip(input_parts, kernel_parts, strict=True)
         ]
         return ops.concatenate(outputs, axis=channel_axis)
 
