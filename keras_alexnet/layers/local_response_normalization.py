@@ -96,6 +96,7 @@ class LocalResponseNormalization(keras.layers.Layer):
             and self.size % 2 == 1
             and self.data_format == "channels_last"
             and len(inputs.shape) == 4
+            and keras.backend.standardize_dtype(inputs.dtype) in ("float32", "float16", "bfloat16")
         )
 
     def _call_tf_native(self, inputs):
@@ -117,7 +118,11 @@ class LocalResponseNormalization(keras.layers.Layer):
         axis = self.channel_axis % len(inputs.shape)
         channels = inputs.shape[axis]
         before, after = (self.size - 1) // 2, self.size // 2
-        squares = ops.square(ops.cast(inputs, "float32"))
+        # Half-precision inputs accumulate in float32; float32/float64 keep their precision.
+        dtype = keras.backend.standardize_dtype(inputs.dtype)
+        compute_dtype = "float32" if dtype in ("float16", "bfloat16") else dtype
+        x = ops.cast(inputs, compute_dtype)
+        squares = ops.square(x)
         pad = [[0, 0]] * len(inputs.shape)
         pad[axis] = [before, after]
         padded = ops.pad(squares, pad)
@@ -128,7 +133,7 @@ class LocalResponseNormalization(keras.layers.Layer):
             part = padded[tuple(index)]
             window_sum = part if window_sum is None else window_sum + part
         scale = ops.power(self.k + self.effective_alpha * window_sum, -self.beta)
-        return ops.cast(ops.cast(inputs, "float32") * scale, inputs.dtype)
+        return ops.cast(x * scale, inputs.dtype)
 
     def compute_output_shape(self, input_shape):
         return input_shape
