@@ -1,0 +1,192 @@
+"""`tf.data` pipelines for training and evaluation, parallel and prefetched.
+
+Training (`make_train_dataset`): shorter side to 256 and centre 256 x 256
+square; PCA colour augmentation (optional, with saved statistics); mean
+subtraction (per-pixel mean image or per-channel mean); a random
+`image_size` crop and a horizontal flip; batched. Random draws are stateless
+and seeded per example, so a pipeline with a fixed `seed` is reproducible.
+
+Evaluation (`make_eval_dataset`, `load_eval_dataset`): the same 256 square,
+the same normalisation, then the centre crop (batches of (B, S, S, 3)) or the
+paper's ten crops (batches of (B, 10, S, S, 3)).
+
+Normalisation (`normalization=`): a `PixelStatistics` (the paper: subtract the
+training set's mean; `mean="image"` for the per-pixel mean image, `"channel"`
+for the per-channel mean), "caffe" or "torch" (what the registered
+checkpoints expect, see `keras_alexnet.preprocess_input`), or None (0-255).
+
+Example:
+
+>>> from keras_alexnet.data import load_eval_dataset
+>>> ds, source = load_eval_dataset("digits", "validation", image_size=67, crops="ten", batch_size=4)
+>>> tuple(next(iter(ds))[0].shape)
+(4, 10, 67, 67, 3)
+"""
+
+from __future__ import annotations
+
+import os
+
+import tensorflow as tf
+
+from keras_alexnet.data import transforms
+from keras_alexnet.data.sources import ImageSource, load_source
+from keras_alexnet.data.statistics import PixelStatistics
+
+MEANS = ("image", "channel")
+CROPS = ("center", "ten")
+RESIZE = 256
+
+
+def _normalizer(normalization, mean: str, side: int):
+    """A function float32 (side, side, 3) -> normalised image (applied before cropping)."""
+    if mean not in MEANS:
+        raise ValueError(f"`mean` must be one of {MEANS}. Received: mean={mean!r}")
+    if normalization is None:
+        return lambda image: image
+    if isinstance(normalization, PixelStatistics):
+        if mean == "image":
+            mean_image = normalization.mean_image
+            if tuple(mean_image.shape[:2]) != (side, side):
+                raise ValueError(
+                    f"The mean image is {mean_image.shape[0]}x{mean_image.shape[1]} but images are resized to "
+                    f"{side}x{side}; recompute the statistics or use mean='channel'. Received: {mean_image.shape}"
+                )
+            value = tf.constant(mean_image, tf.float32)
+        else:
+            value = tf.constant(normalization.channel_mean, tf.float32)
+        return lambda image: image - value
+    if normalization in ("caffe", "torch"):
+        from keras_alexnet.preprocessing import preprocess_input
+
+        return lambda image: preprocess_input(image, mode=normalization, data_format="channels_last")
+    raise ValueError(
+        "`normalization` must be a PixelStatistics, 'caffe', 'torch' or None. "
+        f"Received: normalization={normalization!r}"
+    )
+
+
+def _check_size(image_size: int, side: int) -> None:
+    if not isinstance(image_size, int) or not 1 <= image_size <= side:
+        raise ValueError(f"`image_size` must be an integer from 1 to {side}. Received: image_size={image_size!r}")
+
+
+def make_train_dataset(
+    source: ImageSource,
+    *,
+    batch_size: int = 128,
+    image_size: int = 227,
+    normalization: PixelStatistics | str | None = None,
+    mean: str = "channel",
+    pca_std: float = 0.1,
+    flip: bool = True,
+    seed: int = 0,
+    shuffle_buffer: int = 10_000,
+    reshuffle_each_iteration: bool = True,
+    drop_remainder: bool = True,
+    repeat: bool = False,
+    resize: int = RESIZE,
+    cache: bool = False,
+) -> tf.data.Dataset:
+    """The paper's training pipeline; yields (float32 (B, S, S, 3), int32 (B,)).
+
+    PCA lighting needs `normalization` to be a `PixelStatistics` (its eigen-decomposition); set
+    `pca_std=0` to switch it off.
+    """
+    _check_size(image_size, resize)
+    if not isinstance(batch_size, int) or batch_size < 1:
+        raise ValueError(f"`batch_size` must be a positive integer. Received: batch_size={batch_size!r}")
+    normalize = _normalizer(normalization, mean, resize)
+    use_pca = bool(pca_std) and isinstance(normalization, PixelStatistics)
+    if pca_std and not isinstance(normalization, PixelStatistics):
+        use_pca = False
+    eigenvalues = normalization.eigenvalues if use_pca else None
+    eigenvectors = normalization.eigenvectors if use_pca else None
+
+    dataset = source.dataset
+    dataset = dataset.map(
+        lambda image, label: (transforms.resize_and_center_crop(image, resize), label),
+        num_parallel_calls=tf.data.AUTOTUNE,
+    )
+    if cache:
+        dataset = dataset.cache()
+    if shuffle_buffer:
+        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=reshuffle_each_iteration)
+    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=reshuffle_each_iteration).batch(
+        4, drop_remainder=True
+    )
+
+    def augment(example, seed_values):
+        image, label = example
+        seed_values = tf.reshape(seed_values, (2, 2))
+        if use_pca:
+            image = transforms.pca_lighting(image, eigenvalues, eigenvectors, pca_std, seed=seed_values[0])
+        image = normalize(image)
+        if flip:
+            image = transforms.random_crop_and_flip(image, image_size, seed=seed_values[1])
+        else:
+            image = tf.image.stateless_random_crop(image, (image_size, image_size, 3), seed=seed_values[1])
+        return image, label
+
+    dataset = tf.data.Dataset.zip((dataset, seeds)).map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+    if repeat:
+        dataset = dataset.repeat()
+    return dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+
+
+def make_eval_dataset(
+    source: ImageSource,
+    *,
+    batch_size: int = 128,
+    image_size: int = 227,
+    crops: str = "center",
+    normalization: PixelStatistics | str | None = None,
+    mean: str = "channel",
+    resize: int = RESIZE,
+) -> tf.data.Dataset:
+    """Evaluation batches: (B, S, S, 3) for `crops="center"`, (B, 10, S, S, 3) for `"ten"`."""
+    _check_size(image_size, resize)
+    if crops not in CROPS:
+        raise ValueError(f"`crops` must be one of {CROPS}. Received: crops={crops!r}")
+    normalize = _normalizer(normalization, mean, resize)
+
+    def prepare(image, label):
+        square = normalize(transforms.resize_and_center_crop(image, resize))
+        if crops == "ten":
+            return transforms.ten_crop(square, image_size), label
+        return tf.ensure_shape(transforms.center_crop(square, image_size), (image_size, image_size, 3)), label
+
+    dataset = source.dataset.map(prepare, num_parallel_calls=tf.data.AUTOTUNE)
+    return dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
+
+
+def load_eval_dataset(
+    dataset: str,
+    split: str = "validation",
+    *,
+    image_size: int = 227,
+    crops: str = "center",
+    batch_size: int = 64,
+    normalization: PixelStatistics | str | None = None,
+    mean: str = "channel",
+    data_dir: str | os.PathLike | None = None,
+    manual_dir: str | os.PathLike | None = None,
+    download: bool = False,
+    limit: int | None = None,
+    resize: int = RESIZE,
+) -> tuple[tf.data.Dataset, ImageSource]:
+    """Load `split` of `dataset` (TFDS name, "folder:PATH" or "digits") ready for evaluation.
+
+    Returns the batched dataset and its `ImageSource` (class names, `bad_records` counter).
+    """
+    source = load_source(dataset, split, data_dir=data_dir, manual_dir=manual_dir, download=download, limit=limit)
+    eval_ds = make_eval_dataset(
+        source,
+        batch_size=batch_size,
+        image_size=image_size,
+        crops=crops,
+        normalization=normalization,
+        mean=mean,
+        resize=resize,
+    )
+    return eval_ds, source
