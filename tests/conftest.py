@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import tempfile
 
 # Before TensorFlow, Keras or huggingface_hub are imported anywhere.
@@ -13,6 +14,13 @@ os.environ["KERAS_ALEXNET_CACHE"] = os.path.join(_CACHE_ROOT, "keras_alexnet")
 os.environ.setdefault("HF_HOME", os.path.join(_CACHE_ROOT, "hf_home"))
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("HF_HUB_DISABLE_XET", "1")
+# The tests' Hub is a local server (tests/weights/hub_server.py) on a port reserved now: huggingface_hub
+# reads HF_ENDPOINT once, when first imported. A dummy token, so no real token is ever sent anywhere.
+with socket.socket() as _sock:
+    _sock.bind(("127.0.0.1", 0))
+    os.environ["KERAS_ALEXNET_TEST_HUB_PORT"] = str(_sock.getsockname()[1])
+os.environ["HF_ENDPOINT"] = f"http://127.0.0.1:{os.environ['KERAS_ALEXNET_TEST_HUB_PORT']}"
+os.environ["HF_TOKEN"] = "hf_keras_alexnet_dummy_test_token"
 
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402

@@ -19,6 +19,7 @@ import dataclasses
 import os
 
 from keras_alexnet.models.variants import CAFFE_LRN
+from keras_alexnet.weights.complexity import count_macs, count_params
 from keras_alexnet.weights.network import NetworkRecord
 
 #: Environment variable that replaces the Hub organisation of every record.
@@ -28,7 +29,7 @@ DEFAULT_HUB_ORG = "keras-alexnet"
 
 @dataclasses.dataclass(frozen=True)
 class Original:
-    """A public original file the checkpoint is converted from."""
+    """A public original file (a mirror) the checkpoint can be converted from."""
 
     url: str
     format: str  # "onnx", "caffe" or "torchvision"
@@ -38,25 +39,64 @@ class Original:
     sha256_prefix: str | None = None
     size: int | None = None
 
+    @property
+    def checksum(self) -> str:
+        """The checksum to verify, as "algorithm:hex" ("sha256-prefix:..." when only a prefix is published)."""
+        if self.sha256:
+            return f"sha256:{self.sha256}"
+        if self.sha1:
+            return f"sha1:{self.sha1}"
+        if self.sha256_prefix:
+            return f"sha256-prefix:{self.sha256_prefix}"
+        return "none"
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
 
 @dataclasses.dataclass(frozen=True)
 class HubLocation:
-    """Where the converted checkpoint lives on the Hugging Face Hub."""
+    """Where the converted checkpoint lives on the Hugging Face Hub.
+
+    A location is published once a pinned commit (`revision`) and the sha256 of
+    `filename` at that commit are recorded; `keras-alexnet push` prints both.
+    """
 
     repo_name: str
     revision: str | None = None  # a pinned commit sha, once published
     filename: str = "model.weights.h5"
     sha256: str | None = None
-    published: bool = False
+
+    @property
+    def published(self) -> bool:
+        return self.revision is not None and self.sha256 is not None
 
     def repo_id(self, org: str | None = None) -> str:
-        org = org or os.environ.get(HUB_ORG_ENV) or DEFAULT_HUB_ORG
-        return f"{org}/{self.repo_name}"
+        """`org/repo_name`; `org` defaults to `$KERAS_ALEXNET_HUB_ORG`, else "keras-alexnet"."""
+        return f"{hub_org(org)}/{self.repo_name}"
+
+    def to_dict(self, org: str | None = None) -> dict:
+        return {
+            "repo_id": self.repo_id(org),
+            "revision": self.revision,
+            "filename": self.filename,
+            "sha256": self.sha256,
+            "published": self.published,
+        }
+
+
+def hub_org(org: str | None = None) -> str:
+    """The Hub organisation: `org` if given, else `$KERAS_ALEXNET_HUB_ORG`, else "keras-alexnet"."""
+    return org or os.environ.get(HUB_ORG_ENV) or DEFAULT_HUB_ORG
 
 
 @dataclasses.dataclass(frozen=True)
 class WeightsRecord:
-    """Everything known about one pretrained checkpoint."""
+    """Everything known about one pretrained checkpoint.
+
+    Tests and mirrors of your own can use a modified copy:
+    `dataclasses.replace(record, originals=(Original(url=..., ...),))`.
+    """
 
     name: str
     description: str
@@ -73,6 +113,32 @@ class WeightsRecord:
     def variant(self) -> str:
         return self.network.variant
 
+    @property
+    def num_params(self) -> int:
+        """Parameters of the full network (with its top), from the variant configuration."""
+        return count_params(self.network.variant, self.network.classes, self.network.input_size)
+
+    @property
+    def macs(self) -> int:
+        """Multiply-accumulates of convs and dense layers per image at the record's input size."""
+        return count_macs(self.network.variant, self.network.classes, self.network.input_size)
+
+    def to_dict(self, hub_org: str | None = None) -> dict:
+        """A JSON-serialisable description (what `keras-alexnet weights --json` prints)."""
+        return {
+            "name": self.name,
+            "aliases": list(self.aliases),
+            "description": self.description,
+            "network": self.network.to_dict(),
+            "num_params": self.num_params,
+            "macs": self.macs,
+            "license": self.license,
+            "reported_metrics": dict(self.reported_metrics),
+            "metrics_source": self.metrics_source,
+            "originals": [original.to_dict() for original in self.originals],
+            "hub": self.hub.to_dict(hub_org),
+        }
+
 
 BVLC_IMAGENET1K = WeightsRecord(
     name="bvlc_imagenet1k",
@@ -81,9 +147,7 @@ BVLC_IMAGENET1K = WeightsRecord(
         "The BVLC reference AlexNet (Caffe), trained on ILSVRC-2012 by Jeff Donahue "
         "with minor variations from the paper; two towers, LRN k=1 with alpha/n."
     ),
-    network=NetworkRecord(
-        variant="original", classes=1000, lrn=CAFFE_LRN, input_size=227, preprocessing="caffe"
-    ),
+    network=NetworkRecord(variant="original", classes=1000, lrn=CAFFE_LRN, input_size=227, preprocessing="caffe"),
     license="unrestricted (BVLC model zoo: 'unrestricted use')",
     reported_metrics={"top1_acc": 57.1, "top5_acc": 80.2},
     metrics_source="reported by BVLC (centre crop, ILSVRC-2012 val); not re-measured here",
@@ -111,8 +175,7 @@ BVLC_IMAGENET1K = WeightsRecord(
 TORCHVISION_IMAGENET1K = WeightsRecord(
     name="torchvision_imagenet1k",
     description=(
-        "torchvision's AlexNet weights (IMAGENET1K_V1), single tower, trained with "
-        "torchvision's reference recipe."
+        "torchvision's AlexNet weights (IMAGENET1K_V1), single tower, trained with torchvision's reference recipe."
     ),
     network=NetworkRecord(variant="torchvision", classes=1000, input_size=224, preprocessing="torch"),
     license="BSD-3-Clause",

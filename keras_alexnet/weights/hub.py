@@ -1,0 +1,222 @@
+"""Pull checkpoints from the Hugging Face Hub (`hf://org/repo[@revision]`), verified before use.
+
+Files are downloaded with `huggingface_hub.hf_hub_download` (its cache, resumed
+downloads, `HF_HUB_OFFLINE`, the token from `HF_TOKEN` / `hf auth login`; the
+token is never printed). Every file is checked against the sha256 in the
+checkpoint's `checksums.json` (and, for a registry record, the weights file
+against the sha256 the registry pins) before the weights are used; a file that
+fails is deleted from the cache and the error names both hashes.
+
+Example:
+
+>>> from keras_alexnet.weights.hub import parse_hf_uri
+>>> parse_hf_uri("hf://keras-alexnet/alexnet-bvlc-imagenet1k@main")
+('keras-alexnet/alexnet-bvlc-imagenet1k', 'main')
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+
+from keras_alexnet.weights.checkpoint import CHECKSUMS_FILENAME, sha256_file
+from keras_alexnet.weights.checksums import ChecksumMismatchError
+from keras_alexnet.weights.network import NETWORK_FILENAME
+from keras_alexnet.weights.registry import WeightsRecord
+from keras_alexnet.weights.resolve import (
+    HF_PREFIX,
+    NOTOP_WEIGHTS_FILENAME,
+    TOP_WEIGHTS_FILENAME,
+    ResolvedWeights,
+    WeightsUnavailableError,
+    read_checkpoint_dir,
+)
+
+#: Files of a checkpoint that loading needs, in download order (after checksums.json).
+LOADED_FILES = (NETWORK_FILENAME, TOP_WEIGHTS_FILENAME, NOTOP_WEIGHTS_FILENAME)
+_TRUE = ("1", "on", "yes", "true")
+
+
+def parse_hf_uri(uri: str) -> tuple[str, str | None]:
+    """Split `hf://org/repo[@revision]` into `(repo_id, revision)`."""
+    if not uri.startswith(HF_PREFIX):
+        raise ValueError(f"A Hub URI starts with 'hf://', e.g. 'hf://org/repo@main'. Received: {uri!r}")
+    repo_id, _, revision = uri[len(HF_PREFIX) :].partition("@")
+    repo_id = repo_id.strip("/")
+    if repo_id.count("/") != 1 or not all(repo_id.split("/")):
+        raise ValueError(f"A Hub URI names one repository: 'hf://org/repo[@revision]'. Received: {uri!r}")
+    return repo_id, revision or None
+
+
+def is_offline() -> bool:
+    """True when `HF_HUB_OFFLINE` is set (read now, not only when huggingface_hub was imported)."""
+    from huggingface_hub import constants
+
+    return os.environ.get("HF_HUB_OFFLINE", "").lower() in _TRUE or bool(constants.HF_HUB_OFFLINE)
+
+
+def offline_help(repo_id: str) -> str:
+    return (
+        "To work offline: download once with network access (the Hugging Face cache keeps the files and "
+        "HF_HUB_OFFLINE=1 then uses them), or copy the checkpoint directory to this machine and pass its path "
+        f"(`weights='/path/to/checkpoint'`), or convert an original you have with `keras-alexnet convert` "
+        f"or `keras-alexnet weights fetch NAME --from FILE`. (Repository: {repo_id}.) "
+        "keras_alexnet never falls back to random weights."
+    )
+
+
+def download_file(repo_id: str, filename: str, revision: str | None, *, token: str | None = None) -> Path:
+    """`hf_hub_download` of one file, with errors that name the repo, the revision and the file."""
+    from huggingface_hub import hf_hub_download
+    from huggingface_hub.errors import (
+        EntryNotFoundError,
+        GatedRepoError,
+        HfHubHTTPError,
+        LocalEntryNotFoundError,
+        RepositoryNotFoundError,
+        RevisionNotFoundError,
+    )
+
+    where = f"{filename!r} of Hub repo {repo_id!r} at revision {revision or 'main'!r}"
+    try:
+        return Path(hf_hub_download(repo_id, filename, revision=revision, token=token, local_files_only=is_offline()))
+    except GatedRepoError as error:
+        raise WeightsUnavailableError(
+            f"Cannot download {where}: the repo is gated; accept its terms on the Hub and set HF_TOKEN. "
+            f"{offline_help(repo_id)}"
+        ) from error
+    except RepositoryNotFoundError as error:
+        raise WeightsUnavailableError(
+            f"Cannot download {where}: the repository does not exist (or is private and no token is set: "
+            f"set HF_TOKEN or run `hf auth login`). {offline_help(repo_id)}"
+        ) from error
+    except RevisionNotFoundError as error:
+        raise WeightsUnavailableError(
+            f"Cannot download {where}: the revision does not exist in the repository. {offline_help(repo_id)}"
+        ) from error
+    except LocalEntryNotFoundError as error:
+        reason = (
+            "offline mode is on (HF_HUB_OFFLINE) and the file is not in the Hugging Face cache"
+            if is_offline()
+            else "the Hub cannot be reached and the file is not in the Hugging Face cache"
+        )
+        raise WeightsUnavailableError(f"Cannot download {where}: {reason}. {offline_help(repo_id)}") from error
+    except EntryNotFoundError as error:
+        raise WeightsUnavailableError(
+            f"Cannot download {where}: the repository has no such file; is it a keras_alexnet checkpoint "
+            f"(written by `keras-alexnet push`)? {offline_help(repo_id)}"
+        ) from error
+    except (HfHubHTTPError, OSError) as error:
+        raise WeightsUnavailableError(
+            f"Cannot download {where}: {type(error).__name__}: {error}. {offline_help(repo_id)}"
+        ) from error
+
+
+def _delete_cached(path: Path) -> None:
+    """Remove a file from the Hugging Face cache: the snapshot link and the blob it points to."""
+    blob = path.resolve()
+    path.unlink(missing_ok=True)
+    if blob != path:
+        blob.unlink(missing_ok=True)
+
+
+def _verify(path: Path, expected: str, source: str, repo_id: str) -> None:
+    actual = sha256_file(path)
+    if actual != expected:
+        _delete_cached(path)
+        raise ChecksumMismatchError(
+            f"{path.name} downloaded from Hub repo {repo_id!r} is corrupted: its sha256 is {actual}, expected "
+            f"{expected} ({source}). The bad file was deleted from the cache; download again. Received: {path}"
+        )
+
+
+def download_checkpoint(
+    repo_id: str,
+    revision: str | None = None,
+    *,
+    pinned_sha256: dict[str, str] | None = None,
+    token: str | None = None,
+) -> Path:
+    """Download a checkpoint's files from the Hub, verify them and return the local snapshot directory.
+
+    `pinned_sha256` maps file names to sha256s that take precedence over the
+    repository's own `checksums.json` (the registry pins the weights file).
+    """
+    checksums_path = download_file(repo_id, CHECKSUMS_FILENAME, revision, token=token)
+    commit = checksums_path.parent.name  # snapshots/<commit>/checksums.json: pin the rest to this commit
+    try:
+        checksums = json.loads(checksums_path.read_text())
+    except ValueError as error:
+        _delete_cached(checksums_path)
+        raise WeightsUnavailableError(
+            f"{CHECKSUMS_FILENAME} of Hub repo {repo_id!r} is not valid JSON ({error}); deleted from the cache."
+        ) from error
+    if NETWORK_FILENAME not in checksums:
+        raise WeightsUnavailableError(
+            f"Hub repo {repo_id!r} is not a keras_alexnet checkpoint: its {CHECKSUMS_FILENAME} lists no "
+            f"{NETWORK_FILENAME}. Push checkpoints with `keras-alexnet push`. {offline_help(repo_id)}"
+        )
+    pinned = dict(pinned_sha256 or {})
+    for filename in LOADED_FILES:
+        if filename not in checksums and filename not in pinned:
+            continue
+        path = download_file(repo_id, filename, commit, token=token)
+        if filename in pinned:
+            _verify(path, pinned[filename], "pinned in the keras_alexnet registry", repo_id)
+        if filename in checksums:
+            _verify(path, checksums[filename], f"listed in the checkpoint's {CHECKSUMS_FILENAME}", repo_id)
+    return checksums_path.parent
+
+
+def resolve_hf_uri(uri: str) -> ResolvedWeights:
+    """Resolve `hf://org/repo[@revision]` to verified local files."""
+    repo_id, revision = parse_hf_uri(uri)
+    directory = download_checkpoint(repo_id, revision)
+    resolved = read_checkpoint_dir(directory)
+    return ResolvedWeights(
+        description=uri,
+        network=resolved.network,
+        top_path=resolved.top_path,
+        notop_path=resolved.notop_path,
+    )
+
+
+def resolve_registered_hub_copy(record: WeightsRecord, hub_org: str | None = None) -> ResolvedWeights:
+    """The published Hub copy of `record`, at its pinned revision, with the weights' sha256 checked."""
+    hub = record.hub
+    if not hub.published:
+        raise WeightsUnavailableError(f"{record.name!r} has no published Hub copy (no pinned revision and sha256).")
+    repo_id = hub.repo_id(hub_org)
+    directory = download_checkpoint(repo_id, hub.revision, pinned_sha256={hub.filename: hub.sha256})
+    resolved = read_checkpoint_dir(directory)
+    if resolved.network != record.network:
+        raise WeightsUnavailableError(
+            f"Hub repo {repo_id!r}@{hub.revision} holds a {resolved.network} checkpoint, but the registry "
+            f"record {record.name!r} describes {record.network}."
+        )
+    return ResolvedWeights(
+        description=f"{record.name} (hf://{repo_id}@{hub.revision})",
+        network=resolved.network,
+        top_path=resolved.top_path,
+        notop_path=resolved.notop_path,
+    )
+
+
+def from_hub(repo_id: str, revision: str | None = None, **kwargs):
+    """Build an AlexNet with the weights of Hub repo `repo_id` (any `AlexNet` keyword argument works).
+
+    Example (needs network access and a published repo):
+
+    >>> import keras_alexnet  # doctest: +SKIP
+    >>> model = keras_alexnet.from_hub("keras-alexnet/alexnet-bvlc-imagenet1k")  # doctest: +SKIP
+    """
+    from keras_alexnet.models.alexnet import AlexNet
+
+    if "weights" in kwargs:
+        raise ValueError(
+            f"from_hub sets `weights` itself; pass repo_id instead. Received: weights={kwargs['weights']!r}"
+        )
+    uri = f"{HF_PREFIX}{repo_id}" + (f"@{revision}" if revision else "")
+    parse_hf_uri(uri)
+    return AlexNet(weights=uri, **kwargs)

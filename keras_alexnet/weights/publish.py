@@ -1,0 +1,121 @@
+"""Publish a checkpoint directory (or a model) to the Hugging Face Hub in one commit.
+
+`push_to_hub` creates the repository if needed, uploads the checkpoint in one
+commit (`HfApi.upload_folder`), writes the model card only when the repository
+has none (or when asked), and returns what the registry needs to pin the
+upload: the commit sha and the sha256 of the weights file. The token comes
+from `HF_TOKEN` / `hf auth login` (or the `token` argument) and is never printed.
+
+Example (needs a Hub and a token):
+
+>>> import keras_alexnet  # doctest: +SKIP
+>>> result = keras_alexnet.push_to_hub("ckpt/", "my-org/alexnet-bvlc-imagenet1k")  # doctest: +SKIP
+>>> result.registry_snippet()  # doctest: +SKIP
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from pathlib import Path
+
+from keras_alexnet.weights.checkpoint import CHECKSUMS_FILENAME, MODEL_CARD_FILENAME, verify_checksums
+from keras_alexnet.weights.network import NETWORK_FILENAME, NetworkRecord
+from keras_alexnet.weights.resolve import TOP_WEIGHTS_FILENAME
+
+
+@dataclasses.dataclass(frozen=True)
+class PushResult:
+    """What a push produced: where, which commit, and the weights' sha256 to record in the registry."""
+
+    repo_id: str
+    revision: str
+    commit_sha: str
+    commit_url: str
+    weights_sha256: str
+    wrote_model_card: bool
+
+    def registry_snippet(self) -> str:
+        """The `HubLocation(...)` arguments to paste into `keras_alexnet/weights/registry.py`."""
+        return (
+            f'hub=HubLocation(repo_name="{self.repo_id.split("/", 1)[1]}", revision="{self.commit_sha}", '
+            f'filename="{TOP_WEIGHTS_FILENAME}", sha256="{self.weights_sha256}")'
+        )
+
+
+def push_to_hub(
+    model_or_dir,
+    repo_id: str,
+    *,
+    revision: str | None = None,
+    private: bool | None = None,
+    write_card: bool = False,
+    commit_message: str | None = None,
+    network: NetworkRecord | None = None,
+    token: str | None = None,
+) -> PushResult:
+    """Upload a checkpoint directory (or a model, saved as one first) to `repo_id` in one commit.
+
+    Args:
+        model_or_dir: a checkpoint directory (`keras-alexnet convert`, `save_checkpoint`) or a
+            full keras_alexnet model.
+        repo_id: "org/name"; created if it does not exist.
+        revision: the branch to commit to (created from main if missing); default "main".
+        private: create the repository private (only used when it is created).
+        write_card: replace the repository's README.md; by default it is written only if absent.
+        commit_message: defaults to "Upload keras_alexnet checkpoint".
+        network: with a model, its `NetworkRecord` (`keras_alexnet.network_record(model)` if None).
+        token: a Hub token; defaults to `HF_TOKEN` / the saved login.
+    """
+    if isinstance(model_or_dir, str | os.PathLike):
+        return _push_directory(Path(model_or_dir), repo_id, revision, private, write_card, commit_message, token)
+    from keras_alexnet.models.alexnet import network_record
+    from keras_alexnet.weights.checkpoint import save_checkpoint
+
+    if not any(layer.name == "predictions" for layer in getattr(model_or_dir, "layers", ())):
+        raise ValueError(
+            "push_to_hub takes a checkpoint directory or a full keras_alexnet model (include_top=True). "
+            f"Received: {model_or_dir!r}"
+        )
+    with tempfile.TemporaryDirectory(prefix="keras_alexnet_push_") as tmp:
+        directory = save_checkpoint(model_or_dir, Path(tmp) / "checkpoint", network or network_record(model_or_dir))
+        return _push_directory(directory, repo_id, revision, private, write_card, commit_message, token)
+
+
+def _push_directory(directory, repo_id, revision, private, write_card, commit_message, token) -> PushResult:
+    from huggingface_hub import HfApi
+
+    if not (directory / NETWORK_FILENAME).is_file() or not (directory / CHECKSUMS_FILENAME).is_file():
+        raise ValueError(
+            f"{directory} is not a keras_alexnet checkpoint directory (it needs {NETWORK_FILENAME} and "
+            f"{CHECKSUMS_FILENAME}); write one with `keras-alexnet convert` or `save_checkpoint`. "
+            f"Received: {directory}"
+        )
+    if repo_id.count("/") != 1 or not all(repo_id.split("/")):
+        raise ValueError(f"`repo_id` must look like 'org/name'. Received: repo_id={repo_id!r}")
+    verify_checksums(directory)  # never publish a corrupted checkpoint
+    checksums = json.loads((directory / CHECKSUMS_FILENAME).read_text())
+    api = HfApi(token=token)
+    api.create_repo(repo_id, private=private, exist_ok=True)
+    branch = revision or "main"
+    if branch != "main":
+        api.create_branch(repo_id, branch=branch, exist_ok=True)
+    has_card = api.file_exists(repo_id, MODEL_CARD_FILENAME, revision=branch)
+    upload_card = write_card or not has_card
+    commit = api.upload_folder(
+        folder_path=directory,
+        repo_id=repo_id,
+        revision=branch,
+        commit_message=commit_message or "Upload keras_alexnet checkpoint",
+        ignore_patterns=None if upload_card else [MODEL_CARD_FILENAME],
+    )
+    return PushResult(
+        repo_id=repo_id,
+        revision=branch,
+        commit_sha=commit.oid,
+        commit_url=commit.commit_url,
+        weights_sha256=checksums.get(TOP_WEIGHTS_FILENAME, ""),
+        wrote_model_card=upload_card,
+    )
