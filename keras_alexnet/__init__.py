@@ -8,7 +8,7 @@ Example:
 """
 
 from keras_alexnet.layers import GroupedConv2D, LocalResponseNormalization
-from keras_alexnet.models import AlexNet, LRNConfig, get_variant
+from keras_alexnet.models import AlexNet, LRNConfig, get_variant, network_record
 from keras_alexnet.preprocessing import decode_predictions, preprocess_input
 from keras_alexnet.version import __version__
 from keras_alexnet.weights import WeightsUnavailableError, get_weights_record, list_weights
@@ -24,5 +24,6 @@ __all__ = [
     "get_variant",
     "get_weights_record",
     "list_weights",
+    "network_record",
     "preprocess_input",
 ]

@@ -8,6 +8,7 @@ import keras
 
 from keras_alexnet.layers import GroupedConv2D, LocalResponseNormalization
 from keras_alexnet.models.variants import LRNConfig, VariantConfig, get_variant
+from keras_alexnet.performance import dtype_policy_scope, output_layer_dtype
 
 POOLINGS = (None, "avg", "max")
 
@@ -25,6 +26,8 @@ def AlexNet(
     *,
     lrn: LRNConfig | dict | None = None,
     conv_implementation: str = "auto",
+    remove: tuple[str, ...] | list[str] = (),
+    dtype: str | None = None,
 ) -> keras.Model:
     """Instantiate AlexNet (Krizhevsky, Sutskever and Hinton, NeurIPS 2012).
 
@@ -65,6 +68,15 @@ def AlexNet(
             use their own.
         conv_implementation: "auto", "fused" or "split", for the two-tower
             layers (see `keras_alexnet.layers.GroupedConv2D`).
+        remove: conv layers to leave out, for the paper's depth ablation
+            (Section 7), e.g. `("conv4",)`; the spatial geometry is kept, so
+            fc6 keeps its input size (see `VariantConfig.ablation` and
+            docs/analysis.md). Only with `weights=None`.
+        dtype: a Keras dtype policy name for the whole model, e.g.
+            "mixed_bfloat16" (bfloat16 compute, float32 variables: about 1.5x
+            faster inference on CPUs with AVX512-BF16/AMX, see
+            docs/performance.md); the classifier layer and its softmax stay
+            float32. None uses the global policy (`keras.config.dtype_policy()`).
 
     Returns:
         A `keras.Model`.
@@ -78,6 +90,10 @@ def AlexNet(
     >>> model.predict(np.zeros((1, 227, 227, 3)), verbose=0).shape
     (1, 1000)
     """
+    if dtype is not None:
+        arguments = {**locals(), "dtype": None}  # every argument, built again under the policy
+        with dtype_policy_scope(dtype):
+            return AlexNet(**arguments)
     from keras_alexnet.weights.resolve import is_valid_weights_argument, resolve_weights
 
     if variant is not None:
@@ -94,29 +110,26 @@ def AlexNet(
     if not isinstance(classes, int) or isinstance(classes, bool) or classes < 1:
         raise ValueError(f"`classes` must be a positive integer. Received: classes={classes!r}")
     pretrained = weights is not None
+    remove = (remove,) if isinstance(remove, str) else tuple(remove)
+    if remove and pretrained:
+        raise ValueError(
+            "`remove` builds a new architecture, which pretrained weights do not fit; use "
+            "weights=None and train it (load your own ablated weights with `model.load_weights`). "
+            f"Received: remove={remove!r}, weights={weights!r}"
+        )
     if pretrained and include_top:
         _validate_classifier_activation(classifier_activation)
 
+    known = _known_network(weights) if pretrained else None
+    if known is not None:
+        _check_against_network(known, os.fspath(weights), variant, include_top, classes, lrn)
+    if input_shape is not None:  # fail on a bad shape before fetching any weights
+        hint = get_variant(known.variant if known is not None else variant or "original")
+        _check_input_shape(hint, include_top, pretrained, input_shape)
     resolved = resolve_weights(weights) if pretrained else None
     network = resolved.network if resolved is not None else None
     if network is not None:
-        if variant is not None and variant != network.variant:
-            raise ValueError(
-                f"The weights {resolved.description!r} belong to the {network.variant!r} variant, "
-                f"not {variant!r}. Pass variant={network.variant!r} (or leave it unset). "
-                f"Received: variant={variant!r}"
-            )
-        if include_top and classes != network.classes:
-            raise ValueError(
-                f"The weights {resolved.description!r} have a {network.classes}-class top; "
-                f"with include_top=True, `classes` must be {network.classes} (or use "
-                f"include_top=False and add your own head). Received: classes={classes}"
-            )
-        if lrn is not None and _as_lrn(lrn) != network.lrn:
-            raise ValueError(
-                f"The weights {resolved.description!r} were trained with LRN {network.lrn}; "
-                f"they cannot be used with other LRN constants. Received: lrn={lrn!r}"
-            )
+        _check_against_network(network, resolved.description, variant, include_top, classes, lrn)
         variant = network.variant
         lrn = network.lrn
     config = get_variant(variant or "original")
@@ -132,7 +145,8 @@ def AlexNet(
         classifier_activation=classifier_activation,
         lrn=lrn,
         conv_implementation=conv_implementation,
-        name=name or ("alexnet" if config.name == "original" else f"alexnet_{config.name}"),
+        name=name or _default_name(config, remove),
+        remove=remove,
     )
 
     if resolved is not None:
@@ -152,7 +166,47 @@ def AlexNet(
             )
 
         load_resolved_weights(model, resolved, build_full_model)
+    from keras_alexnet.weights.network import NetworkRecord
+
+    model._keras_alexnet_network = NetworkRecord(
+        variant=config.name,
+        classes=classes if include_top else (network.classes if network else classes),
+        lrn=lrn,
+        input_size=network.input_size if network else config.default_size,
+        preprocessing=network.preprocessing if network else config.preprocessing,
+        categories=network.categories if network else "imagenet1k",
+    )
     return model
+
+
+def network_record(model: keras.Model):
+    """The `NetworkRecord` (variant, classes, LRN, input size, preprocessing) of an AlexNet.
+
+    Models built by `AlexNet` carry it; for others (e.g. from `keras.saving.load_model`) it is
+    inferred from the layers: conv1's width gives the variant, norm1 the LRN constants, and the
+    preprocessing is the variant's default.
+
+    Example:
+
+    >>> import keras_alexnet
+    >>> keras_alexnet.network_record(keras_alexnet.AlexNet(variant="torchvision")).preprocessing
+    'torch'
+    """
+    from keras_alexnet.weights.network import NetworkRecord
+
+    record = getattr(model, "_keras_alexnet_network", None)
+    if record is not None:
+        return record
+    layers = {layer.name: layer for layer in model.layers}
+    if "conv1" not in layers:
+        raise ValueError(f"{model.name!r} is not an AlexNet: it has no layer 'conv1'. Received: model={model.name!r}")
+    variant = "torchvision" if layers["conv1"].filters == 64 else "original"
+    lrn = None
+    if "norm1" in layers:
+        config = layers["norm1"].get_config()
+        lrn = LRNConfig(**{key: config[key] for key in ("size", "k", "alpha", "beta", "average")})
+    classes = layers["predictions"].units if "predictions" in layers else 1000
+    return NetworkRecord(variant=variant, classes=classes, lrn=lrn)
 
 
 def build_alexnet(
@@ -166,10 +220,21 @@ def build_alexnet(
     lrn: LRNConfig | None,
     conv_implementation: str,
     name: str,
+    remove: tuple[str, ...] = (),
 ) -> keras.Model:
-    """Build the layers of `config` on `inputs` (no argument checks)."""
+    """Build the layers of `config` on `inputs` (no argument checks but `remove`'s)."""
     x = inputs
-    for spec in config.convs:
+    for stage in config.ablation(remove):
+        spec = stage.spec
+        index = spec.name.removeprefix("conv")
+        if stage.removed:
+            if not stage.keeps_geometry_without_layer:
+                if spec.padding:
+                    x = keras.layers.ZeroPadding2D(spec.padding, name=f"{spec.name}_pad")(x)
+                x = keras.layers.AveragePooling2D(spec.kernel_size, spec.strides, name=f"{spec.name}_removed")(x)
+            if spec.pool:
+                x = keras.layers.MaxPooling2D(config.pool_size, config.pool_strides, name=f"pool{index}")(x)
+            continue
         conv_padding = "valid"
         if spec.strides == 1 and 2 * spec.padding == spec.kernel_size - 1:
             conv_padding = "same"
@@ -187,7 +252,6 @@ def build_alexnet(
         else:
             conv = keras.layers.Conv2D(spec.filters, spec.kernel_size, **conv_kwargs)
         x = conv(x)
-        index = spec.name.removeprefix("conv")
         if spec.norm and lrn is not None:
             x = LocalResponseNormalization(**lrn.to_dict(), name=f"norm{index}")(x)
         if spec.pool:
@@ -201,13 +265,53 @@ def build_alexnet(
             x = keras.layers.Dense(units, activation="relu", name=f"fc{i}")(x)
             if config.dropout_position == "after_relu":
                 x = keras.layers.Dropout(config.dropout_rate, name=f"drop{i}")(x)
-        x = keras.layers.Dense(classes, activation=classifier_activation, name="predictions")(x)
+        x = keras.layers.Dense(
+            classes, activation=classifier_activation, name="predictions", dtype=output_layer_dtype()
+        )(x)
     elif pooling == "avg":
         x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
     elif pooling == "max":
         x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
 
-    return keras.Model(keras.utils.get_source_inputs(inputs), x, name=name)
+    sources = keras.utils.get_source_inputs(inputs)
+    return keras.Model(sources[0] if len(sources) == 1 else sources, x, name=name)
+
+
+def _default_name(config: VariantConfig, remove: tuple[str, ...]) -> str:
+    base = "alexnet" if config.name == "original" else f"alexnet_{config.name}"
+    return base + "".join(f"_no_{layer}" for layer in remove)
+
+
+def _known_network(weights):
+    """The NetworkRecord of registered weights or a local checkpoint directory, without fetching."""
+    from keras_alexnet.weights.network import NETWORK_FILENAME, NetworkRecord
+    from keras_alexnet.weights.registry import get_weights_record, is_registered
+
+    text = os.fspath(weights)
+    if is_registered(text):
+        return get_weights_record(text).network
+    if os.path.isfile(os.path.join(text, NETWORK_FILENAME)):
+        return NetworkRecord.read(text)
+    return None
+
+
+def _check_against_network(network, description, variant, include_top, classes, lrn) -> None:
+    if variant is not None and variant != network.variant:
+        raise ValueError(
+            f"The weights {description!r} belong to the {network.variant!r} variant, not {variant!r}. "
+            f"Pass variant={network.variant!r} (or leave it unset). Received: variant={variant!r}"
+        )
+    if include_top and classes != network.classes:
+        raise ValueError(
+            f"The weights {description!r} have a {network.classes}-class top; with include_top=True, "
+            f"`classes` must be {network.classes} (or use include_top=False and add your own head). "
+            f"Received: classes={classes}"
+        )
+    if lrn is not None and _as_lrn(lrn) != network.lrn:
+        raise ValueError(
+            f"The weights {description!r} were trained with LRN {network.lrn}; they cannot be used "
+            f"with other LRN constants. Received: lrn={lrn!r}"
+        )
 
 
 def _validate_classifier_activation(activation) -> None:
@@ -252,9 +356,7 @@ def _check_input_shape(config, include_top, pretrained, input_shape) -> tuple:
         return default if include_top else ((None, None, 3) if _channels_axis() == -1 else (3, None, None))
     input_shape = tuple(input_shape)
     if len(input_shape) != 3:
-        raise ValueError(
-            f"`input_shape` must have three entries, e.g. {default}. Received: input_shape={input_shape}"
-        )
+        raise ValueError(f"`input_shape` must have three entries, e.g. {default}. Received: input_shape={input_shape}")
     channel_axis = _channels_axis()
     channels = input_shape[channel_axis]
     spatial = [s for i, s in enumerate(input_shape) if i != channel_axis % 3]

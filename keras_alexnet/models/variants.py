@@ -107,6 +107,64 @@ class VariantConfig:
         removed = tuple(removed)
         return dataclasses.replace(self, convs=tuple(s for s in self.convs if s.name not in removed))
 
+    def ablation(self, removed: Iterable[str] = ()) -> tuple[AblatedStage, ...]:
+        """The conv stages of a depth ablation (paper Section 7) with `removed` taken out.
+
+        Unlike `without`, the network stays consistent: the spatial geometry of
+        every stage is kept (a removed strided conv is replaced by a
+        parameter-free average pool of the same window and stride; a removed
+        stride-1 "same" conv by nothing), the stage's max pool is kept, its LRN
+        goes with its conv, and a tower split that no longer divides its input
+        (conv2 reading the 3-channel image when conv1 is removed) becomes a
+        single tower of the same width, as conv1's towers both saw the whole
+        image. See `docs/analysis.md`.
+
+        Example:
+
+        >>> stages = get_variant("original").ablation(["conv1"])
+        >>> [(s.spec.name, s.removed, s.spec.groups) for s in stages[:2]]
+        [('conv1', True, 1), ('conv2', False, 1)]
+        """
+        removed = _check_removed(self, removed)
+        stages = []
+        channels = 3
+        for spec in self.convs:
+            if spec.name in removed:
+                stages.append(AblatedStage(spec, removed=True))
+                continue
+            if spec.groups > 1 and channels % spec.groups:
+                spec = dataclasses.replace(spec, groups=1)
+            stages.append(AblatedStage(spec, removed=False))
+            channels = spec.filters
+        return tuple(stages)
+
+
+@dataclasses.dataclass(frozen=True)
+class AblatedStage:
+    """One conv stage of a depth ablation: built as `spec`, or replaced when `removed`."""
+
+    spec: ConvSpec
+    removed: bool = False
+
+    @property
+    def keeps_geometry_without_layer(self) -> bool:
+        """True when the removed conv did not change the spatial size (stride 1, "same" padding)."""
+        spec = self.spec
+        return spec.strides == 1 and 2 * spec.padding == spec.kernel_size - 1
+
+
+def _check_removed(config: VariantConfig, removed: Iterable[str]) -> tuple[str, ...]:
+    if isinstance(removed, str):
+        removed = (removed,)
+    removed = tuple(removed)
+    unknown = [name for name in removed if name not in config.conv_names]
+    if unknown or len(set(removed)) != len(removed):
+        raise ValueError(
+            f"`remove` must name distinct conv layers of the {config.name!r} variant, some of "
+            f"{list(config.conv_names)}. Received: remove={removed!r}"
+        )
+    return removed
+
 
 def _spatial_size(config: VariantConfig, size: int) -> int:
     sides = config.spatial_sizes(size)
@@ -163,7 +221,5 @@ VARIANTS: dict[str, VariantConfig] = {v.name: v for v in (ORIGINAL, TORCHVISION)
 def get_variant(name: str) -> VariantConfig:
     """Return the configuration named `name` ("original" or "torchvision")."""
     if name not in VARIANTS:
-        raise ValueError(
-            f"Unknown AlexNet variant. Expected one of {sorted(VARIANTS)}. Received: variant={name!r}"
-        )
+        raise ValueError(f"Unknown AlexNet variant. Expected one of {sorted(VARIANTS)}. Received: variant={name!r}")
     return VARIANTS[name]

@@ -14,6 +14,7 @@ True
 from __future__ import annotations
 
 import keras
+import numpy as np
 
 from keras_alexnet.weights.resolve import ResolvedWeights
 
@@ -69,7 +70,27 @@ def load_resolved_weights(model: keras.Model, resolved: ResolvedWeights, build_f
     copy_weights_by_name(full, model)
 
 
+def weights_file_shapes(path) -> list[tuple[int, ...]]:
+    """Shapes of every variable stored in a Keras 3 `.weights.h5` file, in file order."""
+    import h5py
+
+    shapes = []
+    with h5py.File(path, "r") as f:
+        f.visititems(lambda name, obj: shapes.append(tuple(obj.shape)) if isinstance(obj, h5py.Dataset) else None)
+    return shapes
+
+
 def _load_weights_file(model: keras.Model, path, description: str) -> None:
+    file_shapes = sorted(weights_file_shapes(path))
+    model_shapes = sorted(tuple(w.shape) for w in model.weights)
+    if file_shapes != model_shapes:
+        file_params = sum(int(np.prod(s)) for s in file_shapes)
+        raise ValueError(
+            f"The weights in {description} do not fit the model {model.name!r}: the file holds "
+            f"{len(file_shapes)} tensors / {file_params:,} parameters, the model {len(model_shapes)} tensors / "
+            f"{model.count_params():,} parameters{_variant_hint(file_params)}. Build the model with the variant "
+            f"and class count the weights were saved with. Received: weights={description!r}"
+        )
     try:
         model.load_weights(path)
     except ValueError as error:
@@ -78,3 +99,26 @@ def _load_weights_file(model: keras.Model, path, description: str) -> None:
             f"({model.count_params():,} parameters): {error}. Build the model with the "
             f"variant and class count the weights were saved with. Received: weights={description!r}"
         ) from error
+
+
+def _variant_hint(params: int) -> str:
+    from keras_alexnet.models.variants import VARIANTS
+
+    for name in VARIANTS:
+        for include_top in (True, False):
+            if params == _count_params(name, include_top):
+                top = "" if include_top else " without its top"
+                return f" (the file's count is that of the {name!r} variant{top})"
+    return ""
+
+
+_PARAM_COUNTS: dict[tuple[str, bool], int] = {}
+
+
+def _count_params(variant: str, include_top: bool) -> int:
+    from keras_alexnet.models.alexnet import AlexNet
+
+    key = (variant, include_top)
+    if key not in _PARAM_COUNTS:
+        _PARAM_COUNTS[key] = AlexNet(variant=variant, include_top=include_top).count_params()
+    return _PARAM_COUNTS[key]

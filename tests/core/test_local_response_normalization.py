@@ -56,7 +56,7 @@ def test_edge_channels_use_clipped_window(rng):
     x = x[0, 0, 0].astype(np.float64)
     assert y[0] == pytest.approx(x[0] / np.sqrt(1 + 1e-2 * np.sum(x[0:3] ** 2)), rel=RTOL)
     assert y[4] == pytest.approx(x[4] / np.sqrt(1 + 1e-2 * np.sum(x[2:5] ** 2)), rel=RTOL)
-    assert y[2] == pytest.approx(x[2] / np.sqrt(1 + 1e-2 * np.sum(x ** 2)), rel=RTOL)
+    assert y[2] == pytest.approx(x[2] / np.sqrt(1 + 1e-2 * np.sum(x**2)), rel=RTOL)
 
 
 def test_paper_and_caffe_constants_differ_as_documented(rng):

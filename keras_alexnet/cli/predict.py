@@ -1,0 +1,84 @@
+"""`keras-alexnet predict`: top-K ImageNet labels for image files."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "predict",
+        help="classify image files (top-K ImageNet labels)",
+        description="Classify images with AlexNet. Files that are not readable images are reported on "
+        "stderr (one line each) and skipped; the exit status is 1 if any file failed.",
+    )
+    parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files (any format Pillow reads)")
+    parser.add_argument(
+        "--weights",
+        default="imagenet",
+        help="'imagenet' (default), a registered name, hf://org/repo, a checkpoint directory, a .weights.h5 or "
+        ".keras file, or 'none' for random weights (smoke tests only: the labels are meaningless)",
+    )
+    parser.add_argument("--variant", default=None, help="original or torchvision (default: the weights' variant)")
+    parser.add_argument("--top", type=int, default=5, help="number of labels per image (default 5)")
+    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    if args.top < 1 or args.top > 1000:
+        raise ValueError(f"--top must be between 1 and 1000. Received: --top {args.top}")
+    import numpy as np
+
+    import keras_alexnet
+    from keras_alexnet.image_io import ImageReadError, load_image
+
+    weights = None if args.weights.lower() == "none" else args.weights
+    model = keras_alexnet.AlexNet(weights=weights, variant=args.variant)
+    network = keras_alexnet.network_record(model)
+    if network.classes != 1000:
+        raise ValueError(
+            f"`predict` decodes ImageNet labels and needs a 1000-class model; these weights have "
+            f"{network.classes} classes. Received: --weights {args.weights}"
+        )
+    if weights is None:
+        print("warning: --weights none: random weights, the labels below are meaningless", file=sys.stderr)
+
+    paths, images, failures = [], [], 0
+    for path in args.images:
+        try:
+            images.append(load_image(path, size=network.input_size))
+            paths.append(path)
+        except (ImageReadError, FileNotFoundError, IsADirectoryError, PermissionError) as error:
+            failures += 1
+            message = str(error) if isinstance(error, ImageReadError) else f"{path}: {error.strerror or error}"
+            print(f"keras-alexnet predict: error: {message}", file=sys.stderr)
+
+    results = {}
+    for start in range(0, len(images), args.batch_size):
+        batch = np.stack(images[start : start + args.batch_size])
+        x = keras_alexnet.preprocess_input(batch, mode=network.preprocessing)
+        preds = model.predict(x, verbose=0)
+        decoded = keras_alexnet.decode_predictions(preds, top=args.top)
+        for path, labels in zip(paths[start : start + args.batch_size], decoded, strict=True):
+            results[path] = labels
+
+    if args.json:
+        payload = {
+            "weights": args.weights,
+            "predictions": {
+                path: [{"wnid": w, "label": name, "score": score} for w, name, score in labels]
+                for path, labels in results.items()
+            },
+            "failed": failures,
+        }
+        print(json.dumps(payload, indent=2))
+    else:
+        for path, labels in results.items():
+            print(path)
+            for rank, (wnid, name, score) in enumerate(labels, start=1):
+                print(f"  {rank}. {score:7.2%}  {name} ({wnid})")
+    return 1 if failures else 0
