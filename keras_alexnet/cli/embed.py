@@ -1,0 +1,57 @@
+"""`keras-alexnet embed DIR -o index.npz`: fc7 features of every image in a folder, streamed to disk.
+
+Example:
+
+>>> from keras_alexnet.cli.main import build_parser
+>>> build_parser().parse_args(["embed", "photos", "-o", "index.npz"]).layer
+'fc7'
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def register(subparsers) -> None:
+    from keras_alexnet.analysis.cli_options import add_model_options
+
+    parser = subparsers.add_parser(
+        "embed",
+        help="store the fc7 feature vectors of a folder of images (for `neighbours`)",
+        description="Compute the feature vectors (default: fc7, 4096-d, after ReLU) of every image under "
+        "DIR, in batches with a progress bar, and stream them with their paths into an .npz index.",
+    )
+    parser.add_argument("directory", metavar="DIR", help="folder of images (searched recursively)")
+    parser.add_argument("-o", "--output", default="index.npz", help="index to write (default: index.npz)")
+    add_model_options(parser)
+    parser.add_argument("--layer", default="fc7", help="layer whose output is stored (default: fc7)")
+    parser.add_argument("--batch-size", type=int, default=32, help="images per batch (default: 32)")
+    parser.add_argument("--no-progress", action="store_true", help="no progress bar")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from keras_alexnet.analysis.features import feature_extractor, iter_features, list_images
+    from keras_alexnet.analysis.index import write_index
+    from keras_alexnet.analysis.model_io import load_model
+
+    if args.batch_size < 1:
+        raise ValueError(f"--batch-size must be a positive integer. Received: {args.batch_size}")
+    paths = [path.resolve() for path in list_images(args.directory)]
+    model, network = load_model(args.weights, args.variant, seed=args.seed)
+    extractor = feature_extractor(model, args.layer)
+    metadata = {
+        "layer": args.layer,
+        "weights": args.weights,
+        "variant": network.variant,
+        "preprocessing": network.preprocessing,
+        "seed": args.seed if args.weights is None else None,
+    }
+    batches = iter_features(extractor, paths, network, batch_size=args.batch_size, progress=not args.no_progress)
+    shape = write_index(args.output, batches, metadata)
+    skipped = len(paths) - shape["rows"]
+    print(
+        f"wrote {args.output}: {shape['rows']} images x {shape['dim']} {args.layer} features"
+        + (f" ({skipped} unreadable files skipped)" if skipped else "")
+    )
+    return 0
