@@ -42,7 +42,10 @@ BVLC_LRN = dict(size=5, alpha=1e-4, beta=0.75, bias=1.0)
 def random_bvlc_weights(seed: int = 0, classes: int = 1000) -> dict[str, np.ndarray]:
     """Random float32 weights named `{layer}_w` / `{layer}_b` in the ONNX/Caffe layout.
 
-    Scaled (He-style) so that activations stay O(1) through the network.
+    Convolutions are He-scaled, so that on Caffe-preprocessed images (values
+    of about +-100) conv1 and conv2 outputs are large enough for LRN to matter;
+    dense layers are scaled by 1/sqrt(fan_in) and fc8 by a further 0.1, so that
+    logits are of order 1-10 and a float32 comparison at 1e-4 is meaningful.
     """
     rng = np.random.default_rng(seed)
     weights: dict[str, np.ndarray] = {}
@@ -52,7 +55,8 @@ def random_bvlc_weights(seed: int = 0, classes: int = 1000) -> dict[str, np.ndar
         weights[f"{name}_b"] = rng.normal(0, 0.1, (out,)).astype("float32")
     for name, out, fan_in in BVLC_DENSES:
         out = classes if name == "fc8" else out
-        weights[f"{name}_w"] = rng.normal(0, np.sqrt(2.0 / fan_in), (out, fan_in)).astype("float32")
+        scale = np.sqrt(1.0 / fan_in) * (0.1 if name == "fc8" else 1.0)
+        weights[f"{name}_w"] = rng.normal(0, scale, (out, fan_in)).astype("float32")
         weights[f"{name}_b"] = rng.normal(0, 0.1, (out,)).astype("float32")
     return weights
 

@@ -1,0 +1,173 @@
+"""`convert_file`: one public original in, one verified keras_alexnet checkpoint out.
+
+Steps: detect the format (from the extension unless given), compare the file's
+checksum with the registry's known originals (a mismatch or an unknown file is
+a warning, never an error), convert with the format's converter, check the
+converted network (variant, parameter count, output shape, finite weights, and
+that it is the network of the requested record), then write the checkpoint
+atomically with `save_checkpoint` (a failure never leaves a partial directory
+where a good checkpoint was).
+
+Example:
+
+>>> import tempfile, torch, pathlib
+>>> from keras_alexnet.convert import convert_file
+>>> from keras_alexnet.convert.reference_models import random_torchvision_state_dict
+>>> tmp = pathlib.Path(tempfile.mkdtemp())
+>>> torch.save(random_torchvision_state_dict(seed=0), tmp / "random.pth")
+>>> import warnings; warnings.simplefilter("ignore")  # "random.pth is not a known original"
+>>> convert_file(tmp / "random.pth", tmp / "ckpt").name
+'ckpt'
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import logging
+import os
+import time
+import warnings
+from pathlib import Path
+
+from keras_alexnet.convert import assemble
+from keras_alexnet.convert.checksums import ChecksumReport, check_original
+from keras_alexnet.weights.network import NetworkRecord
+from keras_alexnet.weights.registry import WeightsRecord, get_weights_record
+
+logger = logging.getLogger("keras_alexnet.convert")
+
+FORMATS = ("onnx", "torchvision", "caffe")
+EXTENSIONS = {".onnx": "onnx", ".pth": "torchvision", ".pt": "torchvision", ".caffemodel": "caffe"}
+
+
+class UnverifiedOriginalWarning(UserWarning):
+    """The converted file is not (checksum-verified as) a known public original."""
+
+
+@dataclasses.dataclass(frozen=True)
+class ConversionResult:
+    """What `convert` did: the source, its checksum verdict, and the checkpoint it wrote."""
+
+    source: Path
+    source_format: str
+    out_dir: Path
+    network: NetworkRecord
+    parameters: int
+    checksum: ChecksumReport | None
+    seconds: float
+
+    def summary(self) -> str:
+        """One line: what was converted, how it compares with the known original, how long it took."""
+        if self.checksum is None:
+            check = "checksum not verified (--no-verify)"
+        else:
+            check = f"sha256 {self.checksum.sha256[:12]}..., {self.checksum.short_message}"
+        return (
+            f"converted {self.source} ({self.source_format}; {check}) -> {self.out_dir} "
+            f"[{self.network.variant} variant, {self.network.classes} classes, {self.parameters:,} parameters] "
+            f"in {self.seconds:.1f} s"
+        )
+
+
+def detect_format(path: Path, source_format: str | None = None) -> str:
+    """The source format: `source_format` if given, else from the file extension."""
+    if source_format is not None:
+        if source_format not in FORMATS:
+            raise ValueError(f"Unknown source format; expected one of {FORMATS}. Received: {source_format!r}")
+        return source_format
+    suffix = path.suffix.lower()
+    if suffix not in EXTENSIONS:
+        raise ValueError(
+            f"Cannot tell the format of {path.name} from its extension (known: {sorted(EXTENSIONS)}); "
+            f"pass source_format= (or --from) one of {FORMATS}. Received: {os.fspath(path)!r}"
+        )
+    return EXTENSIONS[suffix]
+
+
+def converter_for(source_format: str):
+    """The `keras_model_from_*` function of a format."""
+    if source_format == "onnx":
+        from keras_alexnet.convert.onnx_converter import keras_model_from_onnx
+
+        return keras_model_from_onnx
+    if source_format == "torchvision":
+        from keras_alexnet.convert.torchvision_converter import keras_model_from_torchvision
+
+        return keras_model_from_torchvision
+    from keras_alexnet.convert.caffe_converter import keras_model_from_caffe
+
+    return keras_model_from_caffe
+
+
+def convert(
+    src: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    source_format: str | None = None,
+    record: WeightsRecord | str | None = None,
+    verify_checksum: bool = True,
+) -> ConversionResult:
+    """Convert `src` to a checkpoint directory `out_dir`; see `convert_file`."""
+    start = time.perf_counter()
+    path = Path(os.fspath(src))
+    if not path.is_file():
+        raise ValueError(
+            f"The file to convert does not exist: {path}. Download the original first (see "
+            f"`keras-alexnet weights` or weights/README.md). Received: src={os.fspath(src)!r}"
+        )
+    source_format = detect_format(path, source_format)
+    record = get_weights_record(record) if isinstance(record, str) else record
+    report = check_original(path, source_format, record) if verify_checksum else None
+    if report is not None and report.verdict != "verified":
+        logger.warning(report.message)
+        warnings.warn(report.message, UnverifiedOriginalWarning, stacklevel=3)
+    model, network = converter_for(source_format)(path)
+    if record is None and report is not None and report.verdict == "verified":
+        record = report.record
+    if record is not None and record.network.to_dict() != network.to_dict():
+        raise ValueError(
+            f"{path.name} converts to the network {network.to_dict()}, but {record.name!r} is "
+            f"{record.network.to_dict()}. Pass the record this file is the original of, or none. "
+            f"Received: record={record.name!r}"
+        )
+    assemble.check_metadata(model, network, str(path))
+    from keras_alexnet.weights.checkpoint import save_checkpoint
+
+    out = save_checkpoint(model, out_dir, network, record=record)
+    return ConversionResult(
+        source=path,
+        source_format=source_format,
+        out_dir=Path(out),
+        network=network,
+        parameters=model.count_params(),
+        checksum=report,
+        seconds=time.perf_counter() - start,
+    )
+
+
+def convert_file(
+    src: str | os.PathLike,
+    out_dir: str | os.PathLike,
+    *,
+    source_format: str | None = None,
+    record: WeightsRecord | str | None = None,
+    verify_checksum: bool = True,
+) -> Path:
+    """Convert a public original (ONNX, torchvision `.pth`, Caffe `.caffemodel`) to a checkpoint directory.
+
+    Args:
+        src: the original file.
+        out_dir: the checkpoint directory to write (replaced atomically if it exists).
+        source_format: "onnx", "torchvision" or "caffe"; from the extension
+            (.onnx, .pth/.pt, .caffemodel) when None.
+        record: the `WeightsRecord` (or its name) `src` is the original of; its
+            checksums are checked and its model card written. Defaults to the
+            record whose original the file's checksum matches, if any.
+        verify_checksum: compare the file with the known originals; a file that
+            is not one is converted all the same, with a
+            `UnverifiedOriginalWarning` and a log line.
+
+    Returns:
+        `out_dir`, as a `Path`.
+    """
+    return convert(src, out_dir, source_format=source_format, record=record, verify_checksum=verify_checksum).out_dir

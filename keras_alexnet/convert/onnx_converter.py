@@ -1,0 +1,237 @@
+"""Convert an ONNX AlexNet (the model zoo's `bvlcalexnet-12.onnx`) to Keras.
+
+The graph is read by topology, never by tensor names: starting from the one
+graph input that is not an initializer, the converter follows the chain of
+nodes to the output, maps each node to an abstract operation (Conv -> "conv",
+Gemm or MatMul+Add -> "dense", Reshape/Flatten -> "flatten", ...), checks the
+sequence against the variant's structure, checks every Conv's kernel, strides,
+pads and group, every MaxPool's window and the LRN constants, and takes the
+k-th Conv's and the k-th dense node's constant inputs as the k-th layer's
+weights (their shapes are checked too).
+
+The zoo file declares a 224x224 input, but its conv1 is 11x11 / 4 without
+padding and its Reshape expects 6x6x256, so the network only works at 227x227;
+the declared spatial size is ignored and the converted model takes 227x227.
+
+Example:
+
+>>> from keras_alexnet.convert.reference_models import build_bvlc_like_onnx
+>>> from keras_alexnet.convert.onnx_converter import keras_model_from_onnx
+>>> model, network = keras_model_from_onnx(build_bvlc_like_onnx(seed=0, input_size=224))
+>>> network.variant, network.lrn.k, model.input_shape
+('original', 1.0, (None, 227, 227, 3))
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from keras_alexnet.convert import assemble
+from keras_alexnet.models.variants import LRNConfig
+
+#: ONNX op type -> abstract operation.
+OPS = {
+    "Conv": "conv",
+    "Relu": "relu",
+    "LRN": "lrn",
+    "MaxPool": "pool",
+    "Reshape": "flatten",
+    "Flatten": "flatten",
+    "Gemm": "dense",
+    "MatMul": "dense",
+    "Add": "bias",
+    "Softmax": "softmax",
+    "Dropout": "dropout",
+    "Identity": "identity",
+}
+
+
+def load_onnx(source) -> tuple:
+    """Load `source` (path or ModelProto) and return `(ModelProto, description)`."""
+    import onnx
+
+    if isinstance(source, onnx.ModelProto):
+        return source, "the ONNX model"
+    path = Path(os.fspath(source))
+    if not path.is_file():
+        raise ValueError(f"The ONNX file {path} does not exist. Received: {os.fspath(source)!r}")
+    try:
+        return onnx.load(path), str(path)
+    except Exception as error:  # onnx raises DecodeError and others for damaged files
+        raise ValueError(f"{path} is not a readable ONNX model ({error}). Received: {path}") from error
+
+
+def keras_model_from_onnx(source):
+    """Convert an ONNX AlexNet (path or `onnx.ModelProto`) to `(keras.Model, NetworkRecord)`."""
+    model, description = load_onnx(source)
+    return assemble.to_keras(source_weights_from_onnx(model, description))
+
+
+def source_weights_from_onnx(model, description: str = "the ONNX model") -> assemble.SourceWeights:
+    """Read the weights of an ONNX AlexNet graph in the originals' layout, checking its structure."""
+    from onnx import numpy_helper
+
+    graph = model.graph
+    constants = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    for node in graph.node:
+        if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
+            constants[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+    chain = _follow_chain(graph, constants, description)
+    ops, names = [], []
+    for node in chain:
+        if node.op_type not in OPS:
+            raise ValueError(
+                f"{description}: node {node.name or node.output[0]!r} is a {node.op_type}, which AlexNet does "
+                f"not have (expected one of {sorted(OPS)}). Received: op_type={node.op_type!r}"
+            )
+        if node.op_type == "Add" and (not ops or ops[-1] != "dense"):
+            raise ValueError(
+                f"{description}: an Add node ({node.name!r}) that does not follow a MatMul. Received: op_type='Add'"
+            )
+        if node.op_type == "Add":
+            continue
+        ops.append(OPS[node.op_type])
+        names.append(node.name or node.output[0])
+    convs = [n for n in chain if n.op_type == "Conv"]
+    if not convs:
+        raise ValueError(f"{description} has no convolution. Received: {description}")
+    first_kernel = _constant(constants, convs[0], 1, description)
+    variant = assemble.variant_from_first_conv(first_kernel.shape[0], description)
+    assemble.check_structure(ops, variant, description, names)
+
+    conv_weights = []
+    for index, node in enumerate(convs):
+        kernel = _constant(constants, node, 1, description)
+        attrs = _attributes(node)
+        _check_default(node, attrs, "auto_pad", b"NOTSET", description)
+        _check_default(node, attrs, "dilations", [1, 1], description)
+        assemble.check_conv(
+            index,
+            variant,
+            description,
+            kernel=attrs.get("kernel_shape", kernel.shape[2:]),
+            strides=attrs.get("strides", [1, 1]),
+            pads=attrs.get("pads", [0, 0, 0, 0]),
+            groups=attrs.get("group", 1),
+        )
+        bias = _constant(constants, node, 2, description) if len(node.input) > 2 else np.zeros(kernel.shape[0])
+        conv_weights.append((kernel, bias))
+    for node in chain:
+        attrs = _attributes(node)
+        if node.op_type == "MaxPool":
+            _check_default(node, attrs, "auto_pad", b"NOTSET", description)
+            _check_default(node, attrs, "dilations", [1, 1], description)
+            # ceil_mode is accepted either way: at 227x227 every AlexNet pooling window fits exactly.
+            assemble.check_pool(
+                attrs.get("kernel_shape"), attrs.get("strides", [1, 1]), attrs.get("pads", []), description
+            )
+        if node.op_type == "Flatten" and attrs.get("axis", 1) != 1:
+            raise ValueError(f"{description}: Flatten with axis={attrs['axis']}, expected 1. Received: {attrs}")
+        if node.op_type == "Reshape":
+            shape = _constant(constants, node, 1, description).astype(np.int64).tolist()
+            if len(shape) != 2 or shape[0] not in (-1, 0, 1):
+                raise ValueError(
+                    f"{description}: Reshape {node.name!r} to {shape}; AlexNet flattens pool5 to (batch, features). "
+                    f"Received: shape={shape}"
+                )
+    lrns = {(a.get("size"), a.get("alpha", 1e-4), a.get("beta", 0.75), a.get("bias", 1.0)) for a in _of(chain, "LRN")}
+    if len(lrns) > 1:
+        raise ValueError(f"{description}: the two LRN nodes have different constants {sorted(lrns)}. Received: {lrns}")
+    lrn = None
+    if lrns:
+        size, alpha, beta, bias = lrns.pop()
+        lrn = LRNConfig(size=int(size), k=_float(bias), alpha=_float(alpha), beta=_float(beta), average=True)
+    denses = [_dense_weights(node, chain, constants, description) for node in chain if OPS.get(node.op_type) == "dense"]
+    return assemble.SourceWeights(variant=variant, convs=conv_weights, denses=denses, lrn=lrn, source=description)
+
+
+def _follow_chain(graph, constants: dict, description: str) -> list:
+    """The nodes from the graph input to the graph output, in order; fails on branches."""
+    inputs = [v.name for v in graph.input if v.name not in constants]
+    if len(inputs) != 1:
+        raise ValueError(f"{description} must have exactly one image input; it has {inputs}. Received: inputs={inputs}")
+    _check_input(graph.input, inputs[0], description)
+    consumers: dict[str, list] = {}
+    for node in graph.node:
+        for name in node.input:
+            if name and name not in constants:
+                consumers.setdefault(name, []).append(node)
+    outputs = {v.name for v in graph.output}
+    chain, tensor = [], inputs[0]
+    while tensor not in outputs or consumers.get(tensor):
+        nodes = consumers.get(tensor, [])
+        if len(nodes) != 1:
+            raise ValueError(
+                f"{description}: tensor {tensor!r} feeds {len(nodes)} nodes; AlexNet is a single chain of "
+                f"operations. Received: consumers {[n.op_type for n in nodes]}"
+            )
+        node = nodes[0]
+        if len(chain) > 10_000:
+            raise ValueError(f"{description}: the graph has a cycle. Received: {description}")
+        chain.append(node)
+        tensor = node.output[0]
+    return chain
+
+
+def _check_input(values, name: str, description: str) -> None:
+    value = next(v for v in values if v.name == name)
+    dims = value.type.tensor_type.shape.dim
+    if len(dims) == 4 and dims[1].HasField("dim_value") and dims[1].dim_value != 3:
+        raise ValueError(
+            f"{description}: input {name!r} has {dims[1].dim_value} channels; AlexNet takes 3 (NCHW). "
+            f"Received: {dims[1].dim_value} channels"
+        )
+
+
+def _dense_weights(node, chain: list, constants: dict, description: str) -> tuple:
+    """(weight (out, in), bias) of a Gemm, or of a MatMul followed by an Add."""
+    attrs = _attributes(node)
+    if node.op_type == "Gemm":
+        if attrs.get("transA", 0):
+            raise ValueError(f"{description}: Gemm {node.name!r} has transA=1. Received: {attrs}")
+        weight = _constant(constants, node, 1, description)
+        weight = weight if attrs.get("transB", 0) else weight.T
+        bias = _constant(constants, node, 2, description) if len(node.input) > 2 else np.zeros(weight.shape[0])
+        return weight * attrs.get("alpha", 1.0), np.broadcast_to(bias * attrs.get("beta", 1.0), weight.shape[:1])
+    weight = _constant(constants, node, 1, description).T
+    following = chain[chain.index(node) + 1] if chain.index(node) + 1 < len(chain) else None
+    if following is None or following.op_type != "Add":
+        return weight, np.zeros(weight.shape[0], weight.dtype)
+    index = 1 if following.input[0] == node.output[0] else 0
+    return weight, _constant(constants, following, index, description)
+
+
+def _constant(constants: dict, node, index: int, description: str) -> np.ndarray:
+    name = node.input[index] if index < len(node.input) else ""
+    if name not in constants:
+        raise ValueError(
+            f"{description}: input {index} of {node.op_type} node {node.name!r} is not a constant weight "
+            f"tensor. Received: {name!r}"
+        )
+    return np.asarray(constants[name], dtype=np.float32)
+
+
+def _attributes(node) -> dict:
+    from onnx import helper
+
+    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+
+
+def _check_default(node, attrs: dict, name: str, default, description: str) -> None:
+    if name in attrs and attrs[name] != default and not (name == "auto_pad" and attrs[name] == b"VALID"):
+        raise ValueError(
+            f"{description}: {node.op_type} node {node.name!r} has {name}={attrs[name]!r}, AlexNet uses "
+            f"{default!r}. Received: {name}={attrs[name]!r}"
+        )
+
+
+def _of(chain: list, op_type: str) -> list[dict]:
+    return [_attributes(n) for n in chain if n.op_type == op_type]
+
+
+def _float(value: float) -> float:
+    """A float32 attribute as the decimal it was written as (1e-4, not 9.99999974e-05)."""
+    return float(str(np.float32(value)))
