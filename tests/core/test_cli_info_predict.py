@@ -1,0 +1,97 @@
+"""`keras-alexnet info` and `keras-alexnet predict`."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+import keras_alexnet
+from keras_alexnet.cli.main import main
+from keras_alexnet.weights.checkpoint import save_checkpoint
+from keras_alexnet.weights.network import NetworkRecord
+
+
+def test_info_table_totals(capsys):
+    assert main(["info"]) == 0
+    out = capsys.readouterr().out
+    assert "60,965,224" in out and "724,406,816" in out
+    for name in ("conv1", "norm1", "pool1", "conv2", "norm2", "conv5", "pool5", "fc6", "fc7", "predictions"):
+        assert f"\n{name} " in out
+    assert "2 towers" in out and "bvlc_imagenet1k" in out
+
+
+def test_info_json_for_torchvision(capsys):
+    assert main(["info", "--variant", "torchvision", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["total_params"] == 61_100_840
+    assert payload["total_macs"] == 714_188_480
+    conv1 = next(layer for layer in payload["layers"] if layer["name"] == "conv1")
+    assert conv1["output_shape"] == [55, 55, 64] and conv1["macs"] == 55 * 55 * 64 * 11 * 11 * 3
+
+
+def test_info_unknown_variant(capsys):
+    assert main(["info", "--variant", "resnet"]) == 1
+    assert "Received: variant='resnet'" in capsys.readouterr().err
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory, sample_image_paths):
+    folder = tmp_path_factory.mktemp("images")
+    gray = folder / "gray.jpg"
+    Image.fromarray(np.linspace(0, 255, 300 * 200, dtype=np.uint8).reshape(200, 300)).save(gray)
+    broken = folder / "broken.jpg"
+    broken.write_bytes(b"this is not a jpeg")
+    return [str(p) for p in sample_image_paths], str(gray), str(broken)
+
+
+def test_predict_random_weights_reports_bad_files_and_continues(images, capsys):
+    photos, gray, broken = images
+    status = main(["predict", *photos, broken, gray, "--weights", "none", "--top", "3"])
+    captured = capsys.readouterr()
+    assert status == 1
+    error_lines = [line for line in captured.err.splitlines() if "error" in line]
+    assert len(error_lines) == 1 and "broken.jpg" in error_lines[0]
+    for path in [*photos, gray]:
+        assert path in captured.out
+    assert captured.out.count("  1. ") == 3 and captured.out.count("  3. ") == 3
+
+
+def test_predict_from_local_checkpoint_json(images, tmp_path, capsys):
+    photos, gray, _ = images
+    model = keras_alexnet.AlexNet(variant="torchvision")
+    checkpoint = save_checkpoint(model, tmp_path / "ckpt", NetworkRecord(variant="torchvision"))
+    assert main(["predict", *photos, "--weights", str(checkpoint), "--top", "2", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["failed"] == 0
+    assert set(payload["predictions"]) == set(photos)
+    # The CLI must give what the Python API gives on the same images.
+    from keras_alexnet.image_io import load_image
+
+    x = keras_alexnet.preprocess_input(np.stack([load_image(p, size=224) for p in photos]), variant="torchvision")
+    expected = keras_alexnet.decode_predictions(model.predict(x, verbose=0), top=2)
+    for path, labels in zip(photos, expected, strict=True):
+        assert [item["wnid"] for item in payload["predictions"][path]] == [w for w, _, _ in labels]
+        assert [item["score"] for item in payload["predictions"][path]] == pytest.approx([s for _, _, s in labels])
+
+
+def test_predict_missing_file_and_bad_top(images, capsys):
+    photos, _, _ = images
+    assert main(["predict", "/no/such.jpg", photos[0], "--weights", "none"]) == 1
+    captured = capsys.readouterr()
+    assert "/no/such.jpg" in captured.err and photos[0] in captured.out
+    assert main(["predict", photos[0], "--weights", "none", "--top", "0"]) == 1
+    assert "Received: --top 0" in capsys.readouterr().err
+
+
+def test_console_entry_point_help():
+    result = subprocess.run(
+        [sys.executable, "-m", "keras_alexnet.cli.main", "--help"], capture_output=True, text=True, timeout=120
+    )
+    assert result.returncode == 0
+    for command in ("info", "predict"):
+        assert command in result.stdout
