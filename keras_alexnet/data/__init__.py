@@ -16,7 +16,12 @@ from keras_alexnet.data.evaluation import (
     predict_probabilities,
     top_k_error,
 )
-from keras_alexnet.data.pipelines import load_eval_dataset, make_eval_dataset, make_train_dataset
+from keras_alexnet.data.pipelines import (
+    load_eval_dataset,
+    make_epochs_dataset,
+    make_eval_dataset,
+    make_train_dataset,
+)
 from keras_alexnet.data.sources import EMBEDDED, ImageSource, digits_arrays, load_source
 from keras_alexnet.data.statistics import PixelStatistics, compute_statistics
 
@@ -33,6 +38,7 @@ __all__ = [
     "evaluate_top_k",
     "load_eval_dataset",
     "load_source",
+    "make_epochs_dataset",
     "make_eval_dataset",
     "make_train_dataset",
     "predict_probabilities",

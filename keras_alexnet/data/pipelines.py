@@ -12,7 +12,7 @@ paper's ten crops (batches of (B, 10, S, S, 3)).
 
 Normalisation (`normalization=`): a `PixelStatistics` (the paper: subtract the
 training set's mean; `mean="image"` for the per-pixel mean image, `"channel"`
-for the per-channel mean), "caffe" or "torch" (what the registered
+for the per-channel mean, `"none"` to keep 0-255 values but still use its PCA), "caffe" or "torch" (what the registered
 checkpoints expect, see `keras_alexnet.preprocess_input`), or None (0-255).
 
 Example:
@@ -33,7 +33,7 @@ from keras_alexnet.data import transforms
 from keras_alexnet.data.sources import ImageSource, load_source
 from keras_alexnet.data.statistics import PixelStatistics
 
-MEANS = ("image", "channel")
+MEANS = ("image", "channel", "none")
 CROPS = ("center", "ten")
 RESIZE = 256
 
@@ -42,7 +42,7 @@ def _normalizer(normalization, mean: str, side: int):
     """A function float32 (side, side, 3) -> normalised image (applied before cropping)."""
     if mean not in MEANS:
         raise ValueError(f"`mean` must be one of {MEANS}. Received: mean={mean!r}")
-    if normalization is None:
+    if normalization is None or (mean == "none" and isinstance(normalization, PixelStatistics)):
         return lambda image: image
     if isinstance(normalization, PixelStatistics):
         if mean == "image":
@@ -81,8 +81,8 @@ def make_train_dataset(
     pca_std: float = 0.1,
     flip: bool = True,
     seed: int = 0,
+    epoch=0,
     shuffle_buffer: int = 10_000,
-    reshuffle_each_iteration: bool = True,
     drop_remainder: bool = True,
     repeat: bool = False,
     resize: int = RESIZE,
@@ -91,15 +91,15 @@ def make_train_dataset(
     """The paper's training pipeline; yields (float32 (B, S, S, 3), int32 (B,)).
 
     PCA lighting needs `normalization` to be a `PixelStatistics` (its eigen-decomposition); set
-    `pca_std=0` to switch it off.
+    `pca_std=0` to switch it off. The shuffle order and the random crops, flips and PCA draws depend
+    only on (`seed`, `epoch`), an int or a scalar tensor: pass the epoch number to get a new order
+    each epoch (see `make_epochs_dataset`).
     """
     _check_size(image_size, resize)
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"`batch_size` must be a positive integer. Received: batch_size={batch_size!r}")
     normalize = _normalizer(normalization, mean, resize)
     use_pca = bool(pca_std) and isinstance(normalization, PixelStatistics)
-    if pca_std and not isinstance(normalization, PixelStatistics):
-        use_pca = False
     eigenvalues = normalization.eigenvalues if use_pca else None
     eigenvectors = normalization.eigenvectors if use_pca else None
 
@@ -110,28 +110,44 @@ def make_train_dataset(
     )
     if cache:
         dataset = dataset.cache()
+    epoch = tf.cast(epoch, tf.int64)
     if shuffle_buffer:
-        dataset = dataset.shuffle(shuffle_buffer, seed=seed, reshuffle_each_iteration=reshuffle_each_iteration)
-    seeds = tf.data.Dataset.random(seed=seed, rerandomize_each_iteration=reshuffle_each_iteration).batch(
-        4, drop_remainder=True
-    )
+        # The order depends on (seed, epoch) only, so epoch `e` is the same whether or not the run was resumed.
+        dataset = dataset.shuffle(
+            shuffle_buffer, seed=tf.constant(seed, tf.int64) * 1_000_003 + epoch, reshuffle_each_iteration=False
+        )
 
-    def augment(example, seed_values):
+    def augment(index, example):
         image, label = example
-        seed_values = tf.reshape(seed_values, (2, 2))
+        # Stateless per-example seeds from (seed, epoch, position): reproducible and resumable.
+        seeds = tf.random.experimental.stateless_split(tf.stack([tf.constant(seed, tf.int64) + epoch, index]), 2)
         if use_pca:
-            image = transforms.pca_lighting(image, eigenvalues, eigenvectors, pca_std, seed=seed_values[0])
+            image = transforms.pca_lighting(image, eigenvalues, eigenvectors, pca_std, seed=seeds[0])
         image = normalize(image)
         if flip:
-            image = transforms.random_crop_and_flip(image, image_size, seed=seed_values[1])
+            image = transforms.random_crop_and_flip(image, image_size, seed=seeds[1])
         else:
-            image = tf.image.stateless_random_crop(image, (image_size, image_size, 3), seed=seed_values[1])
+            image = tf.image.stateless_random_crop(image, (image_size, image_size, 3), seed=seeds[1])
         return image, label
 
-    dataset = tf.data.Dataset.zip((dataset, seeds)).map(augment, num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.enumerate().map(augment, num_parallel_calls=tf.data.AUTOTUNE)
     if repeat:
         dataset = dataset.repeat()
     return dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
+
+
+def make_epochs_dataset(source: ImageSource, *, start_epoch: int = 0, **kwargs) -> tf.data.Dataset:
+    """Epoch `start_epoch`, then `start_epoch + 1`, ... of `make_train_dataset`, endlessly.
+
+    For `model.fit(..., steps_per_epoch=...)`: every epoch has its own (seed, epoch) order, so a
+    run resumed at epoch `e` sees exactly the batches an uninterrupted run would.
+    """
+    kwargs.pop("repeat", None)
+    return (
+        tf.data.Dataset.counter(start_epoch)
+        .flat_map(lambda epoch: make_train_dataset(source, epoch=epoch, **kwargs))
+        .prefetch(tf.data.AUTOTUNE)
+    )
 
 
 def make_eval_dataset(

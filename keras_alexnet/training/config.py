@@ -1,0 +1,122 @@
+"""Every hyper-parameter of a training run, with the paper's values as defaults.
+
+`TrainConfig` is what `keras-alexnet train` fills from its flags and what
+`keras_alexnet.training.train` takes; the effective configuration (with the
+derived values: replicas, global batch, scaled learning rate, image size) is
+saved as `config.json` in the run directory, next to the checkpoints.
+
+Example:
+
+>>> from keras_alexnet.training.config import TrainConfig
+>>> c = TrainConfig(epochs=1)
+>>> c.learning_rate, c.momentum, c.weight_decay, c.batch_size
+(0.01, 0.9, 0.0005, 128)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import tempfile
+from pathlib import Path
+
+CONFIG_FILENAME = "config.json"
+
+
+@dataclasses.dataclass
+class TrainConfig:
+    # Data
+    dataset: str = "digits"
+    train_split: str = "train"
+    val_split: str = "validation"
+    data_dir: str | None = None
+    manual_dir: str | None = None
+    download: bool = False
+    limit: int | None = None
+    val_limit: int | None = None
+    # Preprocessing and augmentation (Sections 2 and 4.1)
+    image_size: int | None = None  # None: the variant's (227 "original", 224 "torchvision")
+    resize: int = 256
+    mean: str = "channel"  # "channel", "image" or "none"
+    pca_std: float = 0.1
+    flip: bool = True
+    stats: str | None = None  # pixel_stats.npz (or its directory); None: computed into the run directory
+    shuffle_buffer: int = 10_000
+    # Model
+    variant: str = "original"
+    dropout: float = 0.5
+    init: str = "paper"  # "paper" (N(0, 0.01), biases 1/0) or "keras" (the layers' defaults)
+    # Optimisation (Section 5)
+    epochs: int = 90
+    batch_size: int = 128  # per replica
+    learning_rate: float = 0.01
+    momentum: float = 0.9
+    weight_decay: float = 0.0005
+    lr_factor: float = 0.1
+    lr_patience: int = 5
+    max_lr_reductions: int = 3
+    lr_scaling: str = "linear"
+    steps_per_epoch: int | None = None
+    # Distribution and fault tolerance
+    strategy: str = "auto"
+    loop: str = "auto"  # "fit", "custom", or "auto" (custom for multiworker, else fit)
+    checkpoint_every: int = 500  # steps; 0: only at the end of each epoch
+    resume: bool = False
+    run_dir: str = "runs/alexnet"
+    seed: int = 0
+    deterministic: bool = False
+    verbose: int = 1
+
+    def validate(self) -> TrainConfig:
+        """Raise ValueError naming the bad field; returns self."""
+        checks = [
+            ("mean", self.mean in ("channel", "image", "none"), "'channel', 'image' or 'none'"),
+            ("init", self.init in ("paper", "keras"), "'paper' or 'keras'"),
+            ("loop", self.loop in ("auto", "fit", "custom"), "'auto', 'fit' or 'custom'"),
+            ("epochs", isinstance(self.epochs, int) and self.epochs >= 1, "a positive integer"),
+            ("batch_size", isinstance(self.batch_size, int) and self.batch_size >= 1, "a positive integer"),
+            ("learning_rate", self.learning_rate > 0, "a positive float"),
+            ("dropout", 0 <= self.dropout < 1, "a float in [0, 1)"),
+            ("lr_factor", 0 < self.lr_factor < 1, "a float in (0, 1)"),
+            ("checkpoint_every", self.checkpoint_every >= 0, "an integer >= 0"),
+            ("pca_std", self.pca_std >= 0, "a float >= 0"),
+        ]
+        for name, ok, expected in checks:
+            if not ok:
+                raise ValueError(f"`{name}` must be {expected}. Received: {name}={getattr(self, name)!r}")
+        return self
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, values: dict) -> TrainConfig:
+        names = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(values) - names)
+        if unknown:
+            raise ValueError(f"Unknown training options {unknown}. Received: {unknown}")
+        return cls(**values)
+
+    @classmethod
+    def from_json(cls, path: str | os.PathLike) -> TrainConfig:
+        values = json.loads(Path(path).read_text())
+        return cls.from_dict(values.get("config", values))
+
+
+def save_json_atomic(path: str | os.PathLike, data: dict) -> Path:
+    """Write `data` as JSON to `path` through a temporary file and a rename."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w") as f:
+            json.dump(data, f, indent=2, sort_keys=True, default=str)
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        if os.path.exists(tmp):
+            os.remove(tmp)
+        raise
+    return path

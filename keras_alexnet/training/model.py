@@ -1,0 +1,62 @@
+"""The network a training run builds: AlexNet with the paper's initialisation and dropout.
+
+Example:
+
+>>> from keras_alexnet.training.model import build_training_model
+>>> model = build_training_model(num_classes=10, image_size=67)
+>>> model.output_shape, model.get_layer("drop6").rate
+((None, 10), 0.5)
+"""
+
+from __future__ import annotations
+
+import keras
+
+from keras_alexnet.models.alexnet import AlexNet, build_alexnet
+from keras_alexnet.models.variants import get_variant
+from keras_alexnet.training.initialization import apply_paper_initialization
+
+
+def build_training_model(
+    num_classes: int,
+    image_size: int | None = None,
+    variant: str = "original",
+    dropout: float = 0.5,
+    init: str = "paper",
+    seed: int = 0,
+) -> keras.Model:
+    """AlexNet (`variant`) for `num_classes` at `image_size` (default: the variant's), softmax output.
+
+    At the variant's own size this is exactly `keras_alexnet.AlexNet(weights=None, classes=...)`; at
+    another size (at least the variant's minimum, 67 for "original") it is the same layers with fc6
+    sized for that input.
+    """
+    config = get_variant(variant)
+    image_size = image_size or config.default_size
+    if image_size == config.default_size:
+        model = AlexNet(weights=None, classes=num_classes, variant=variant)
+    else:
+        if image_size < config.min_size():
+            raise ValueError(
+                f"The {variant!r} variant needs images of at least {config.min_size()} pixels. "
+                f"Received: image_size={image_size}"
+            )
+        model = build_alexnet(
+            config,
+            keras.Input((image_size, image_size, 3), name="input"),
+            include_top=True,
+            pooling=None,
+            classes=num_classes,
+            classifier_activation="softmax",
+            lrn=config.lrn,
+            conv_implementation="auto",
+            name="alexnet" if variant == "original" else f"alexnet_{variant}",
+        )
+    for layer in model.layers:
+        if isinstance(layer, keras.layers.Dropout):
+            layer.rate = dropout
+    if init == "paper":
+        apply_paper_initialization(model, seed=seed)
+    elif init != "keras":
+        raise ValueError(f"`init` must be 'paper' or 'keras'. Received: init={init!r}")
+    return model

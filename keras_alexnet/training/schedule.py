@@ -1,0 +1,97 @@
+"""The paper's learning-rate rule: divide by 10 when the validation error stops improving.
+
+"The heuristic which we followed was to divide the learning rate by 10 when the
+validation error rate stopped improving with the current learning rate. The
+learning rate was initialized at 0.01 and reduced three times prior to
+termination." `PlateauState` is that rule as plain Python (used by the custom
+loop and by `PaperLRSchedule`, the Keras callback for `fit`): after `patience`
+epochs without a lower validation top-1 error, multiply by `factor`, at most
+`max_reductions` times. Its state is saved with the checkpoints so that a
+resumed run takes the same decisions.
+
+Example:
+
+>>> from keras_alexnet.training.schedule import PlateauState
+>>> s = PlateauState(learning_rate=0.01, patience=1, max_reductions=1)
+>>> [s.step(e) for e in (0.5, 0.4, 0.45, 0.41, 0.40)]
+[0.01, 0.01, 0.001, 0.001, 0.001]
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import math
+from pathlib import Path
+
+import keras
+
+from keras_alexnet.training.config import save_json_atomic
+
+LR_STATE_FILENAME = "lr_schedule.json"
+
+
+@dataclasses.dataclass
+class PlateauState:
+    learning_rate: float
+    factor: float = 0.1
+    patience: int = 5
+    max_reductions: int = 3
+    best: float = math.inf
+    wait: int = 0
+    reductions: int = 0
+
+    def step(self, val_error: float) -> float:
+        """Record one epoch's validation error; returns the learning rate for the next epoch."""
+        if val_error < self.best - 1e-12:
+            self.best, self.wait = float(val_error), 0
+        else:
+            self.wait += 1
+            if self.wait >= self.patience and self.reductions < self.max_reductions:
+                self.learning_rate *= self.factor
+                self.reductions += 1
+                self.wait = 0
+        return self.learning_rate
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self) | {"best": None if math.isinf(self.best) else self.best}
+
+    @classmethod
+    def from_dict(cls, values: dict) -> PlateauState:
+        values = dict(values)
+        values["best"] = math.inf if values.get("best") is None else values["best"]
+        return cls(**values)
+
+
+class PaperLRSchedule(keras.callbacks.Callback):
+    """`fit` callback applying `PlateauState` on `monitor` (default "val_top1_error") at each epoch end.
+
+    With `state_dir`, the state is written atomically to `lr_schedule.json` there at each epoch end
+    and read back at the start of training (for `--resume`).
+    """
+
+    def __init__(self, state: PlateauState, monitor: str = "val_top1_error", state_dir=None, verbose: int = 0):
+        super().__init__()
+        self.state = state
+        self.monitor = monitor
+        self.path = Path(state_dir) / LR_STATE_FILENAME if state_dir else None
+        self.verbose = verbose
+
+    def on_train_begin(self, logs=None):
+        if self.path is not None and self.path.is_file():
+            self.state = PlateauState.from_dict(json.loads(self.path.read_text()))
+        self.model.optimizer.learning_rate.assign(self.state.learning_rate)
+
+    def on_epoch_end(self, epoch, logs=None):
+        logs = logs if logs is not None else {}
+        logs["learning_rate"] = float(self.state.learning_rate)  # the rate used during this epoch
+        value = logs.get(self.monitor)
+        if value is None:
+            return
+        before = self.state.learning_rate
+        after = self.state.step(float(value))
+        self.model.optimizer.learning_rate.assign(after)
+        if after != before and self.verbose:
+            print(f"\nEpoch {epoch + 1}: {self.monitor} stopped improving; learning rate {before:g} -> {after:g}")
+        if self.path is not None:
+            save_json_atomic(self.path, self.state.to_dict())

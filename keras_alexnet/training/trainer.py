@@ -1,0 +1,309 @@
+"""`train(config)`: the paper's recipe end to end (data, model, optimiser, distribution, checkpoints, logs).
+
+The run directory receives:
+
+    config.json           the effective configuration (every option + replicas, global batch, scaled lr)
+    pixel_stats.npz/json  the training set's mean image / channel mean and RGB PCA (unless --stats given)
+    backup/ or checkpoints/   resumable state: BackupAndRestore (fit) or tf.train.CheckpointManager (custom loop)
+    model.keras           the model after the last completed epoch (written atomically)
+    log.csv, tensorboard/ per-epoch metrics (loss, top-1/top-5 error, learning rate), TensorBoard events
+    curves.png            the curves of log.csv
+    results.json          final validation top-1/top-5 error, bad records skipped, duration
+
+Example (a tiny model on 64 embedded digits, one epoch):
+
+>>> import keras, tempfile
+>>> from keras_alexnet.training import TrainConfig, train
+>>> def tiny(num_classes, image_size):
+...     return keras.Sequential([keras.Input((image_size, image_size, 3)), keras.layers.Conv2D(4, 3, strides=2),
+...                              keras.layers.Flatten(), keras.layers.Dense(num_classes, activation="softmax")])
+>>> config = TrainConfig(epochs=1, batch_size=16, limit=64, val_limit=32, image_size=24, resize=32,
+...                      run_dir=tempfile.mkdtemp(), verbose=0, strategy="none")
+>>> result = train(config, model_fn=tiny)
+>>> sorted(result.history[0])[:3]
+['learning_rate', 'loss', 'top1_error']
+"""
+
+from __future__ import annotations
+
+import csv
+import dataclasses
+import json
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+import keras
+import tensorflow as tf
+
+from keras_alexnet.data import PixelStatistics, compute_statistics, load_source, make_eval_dataset
+from keras_alexnet.data.pipelines import make_epochs_dataset, make_train_dataset
+from keras_alexnet.data.statistics import STATS_NPZ
+from keras_alexnet.models.variants import get_variant
+from keras_alexnet.training.callbacks import EpochModelSaver, NaNGuard, save_model_atomic
+from keras_alexnet.training.config import CONFIG_FILENAME, TrainConfig, save_json_atomic
+from keras_alexnet.training.distribute import is_chief, is_multi_worker, make_strategy, scaled_learning_rate
+from keras_alexnet.training.loop import CustomLoop
+from keras_alexnet.training.metrics import top_k_metrics
+from keras_alexnet.training.model import build_training_model
+from keras_alexnet.training.optimizer import PaperSGD
+from keras_alexnet.training.plot import LOG_FILENAME, plot_run
+from keras_alexnet.training.schedule import PaperLRSchedule, PlateauState
+
+ModelFn = Callable[[int, int], keras.Model]
+BACKUP_DIR = "backup"
+CHECKPOINT_DIR = "checkpoints"
+MODEL_FILENAME = "model.keras"
+RESULTS_FILENAME = "results.json"
+LOG_COLUMNS = (
+    "epoch",
+    "loss",
+    "top1_error",
+    "top5_error",
+    "val_loss",
+    "val_top1_error",
+    "val_top5_error",
+    "learning_rate",
+)
+
+
+@dataclasses.dataclass
+class TrainResult:
+    model: keras.Model
+    history: list[dict]
+    run_dir: Path
+    bad_records: int
+    effective_config: dict
+    plot: Path | None = None
+
+    @property
+    def final(self) -> dict:
+        return self.history[-1] if self.history else {}
+
+
+def train(config: TrainConfig, model_fn: ModelFn | None = None) -> TrainResult:
+    """Train as `config` says; `model_fn(num_classes, image_size)` replaces AlexNet (tests, experiments)."""
+    config.validate()
+    run_dir = Path(config.run_dir)
+    if config.deterministic:
+        keras.utils.set_random_seed(config.seed)
+        tf.config.experimental.enable_op_determinism()
+    strategy = make_strategy(config.strategy)
+    chief = is_chief(strategy)
+    replicas = strategy.num_replicas_in_sync
+    global_batch = config.batch_size * replicas
+    learning_rate = scaled_learning_rate(config.learning_rate, global_batch, config.lr_scaling)
+    loop = config.loop if config.loop != "auto" else ("custom" if is_multi_worker(strategy) else "fit")
+    if loop == "fit" and is_multi_worker(strategy):
+        raise ValueError(
+            "Keras' fit does not run under MultiWorkerMirroredStrategy; use --loop custom (the default for "
+            "--strategy multiworker). Received: loop='fit'"
+        )
+    state_dir = run_dir / (BACKUP_DIR if loop == "fit" else CHECKPOINT_DIR)
+    if not config.resume and state_dir.exists() and any(state_dir.iterdir()):
+        raise ValueError(
+            f"{run_dir} already holds a run's checkpoints; pass --resume to continue it or choose another "
+            f"--run-dir. Received: run_dir={str(run_dir)!r}"
+        )
+    started = time.time()
+    run_dir.mkdir(parents=True, exist_ok=True)
+
+    source_kwargs = dict(data_dir=config.data_dir, manual_dir=config.manual_dir, download=config.download)
+    train_source = load_source(config.dataset, config.train_split, limit=config.limit, **source_kwargs)
+    val_source = load_source(config.dataset, config.val_split, limit=config.val_limit, **source_kwargs)
+    stats = _statistics(config, train_source, run_dir, chief)
+    image_size = config.image_size or get_variant(config.variant).default_size
+    num_classes = train_source.num_classes
+    if train_source.num_examples is not None and train_source.num_examples < global_batch:
+        raise ValueError(
+            f"The training split has {train_source.num_examples} images, fewer than one global batch "
+            f"({global_batch}); lower --batch-size. Received: batch_size={config.batch_size}"
+        )
+    steps_per_epoch = config.steps_per_epoch or max(1, (train_source.num_examples or global_batch) // global_batch)
+    derived = {
+        "replicas": replicas,
+        "global_batch_size": global_batch,
+        "learning_rate_scaled": learning_rate,
+        "lr_scaling_rule": f"{config.lr_scaling}: lr = learning_rate * global_batch / 128"
+        if config.lr_scaling == "linear"
+        else "none",
+        "image_size": image_size,
+        "num_classes": num_classes,
+        "class_names": train_source.class_names,
+        "steps_per_epoch": steps_per_epoch,
+        "loop": loop,
+        "strategy": type(strategy).__name__,
+        "model": "model_fn" if model_fn else f"AlexNet({config.variant})",
+        "keras_version": keras.__version__,
+        "tensorflow_version": tf.__version__,
+    }
+    effective = {"config": config.to_dict(), "derived": derived}
+    if chief:
+        save_json_atomic(run_dir / CONFIG_FILENAME, effective)
+
+    data_kwargs = dict(
+        batch_size=global_batch,
+        image_size=image_size,
+        normalization=stats,
+        mean=config.mean,
+        pca_std=config.pca_std,
+        flip=config.flip,
+        seed=config.seed,
+        shuffle_buffer=config.shuffle_buffer,
+        resize=config.resize,
+    )
+    val_ds = make_eval_dataset(
+        val_source,
+        batch_size=global_batch,
+        image_size=image_size,
+        normalization=stats,
+        mean=config.mean,
+        resize=config.resize,
+    )
+    with strategy.scope():
+        if model_fn is not None:
+            model = model_fn(num_classes, image_size)
+        else:
+            model = build_training_model(
+                num_classes, image_size, config.variant, config.dropout, config.init, config.seed
+            )
+        optimizer = PaperSGD(learning_rate, momentum=config.momentum, weight_decay=config.weight_decay)
+    schedule = PlateauState(learning_rate, config.lr_factor, config.lr_patience, config.max_lr_reductions)
+
+    if loop == "fit":
+        history = _run_fit(model, optimizer, config, train_source, val_ds, data_kwargs, schedule, steps_per_epoch)
+    else:
+        history = _run_custom(
+            model, optimizer, strategy, config, train_source, val_ds, data_kwargs, schedule, steps_per_epoch, chief
+        )
+
+    bad = train_source.bad_records.count + val_source.bad_records.count
+    plot = None
+    if chief:
+        save_model_atomic(model, run_dir / MODEL_FILENAME)
+        plot = plot_run(run_dir) if (run_dir / LOG_FILENAME).is_file() else None
+        results = {
+            "final": history[-1] if history else {},
+            "epochs_run_now": len(history),
+            "bad_records": bad,
+            "bad_records_report": f"train: {train_source.bad_records.report()}; "
+            f"validation: {val_source.bad_records.report()}",
+            "seconds": time.time() - started,
+        }
+        save_json_atomic(run_dir / RESULTS_FILENAME, results)
+    if config.verbose:
+        print(f"train: {train_source.bad_records.report()}; validation: {val_source.bad_records.report()}")
+    return TrainResult(model, history, run_dir, bad, effective, plot)
+
+
+def _statistics(config: TrainConfig, source, run_dir: Path, chief: bool) -> PixelStatistics | None:
+    if config.mean == "none" and not config.pca_std:
+        return None
+    if config.stats:
+        return PixelStatistics.load(config.stats)
+    if (run_dir / STATS_NPZ).is_file():
+        return PixelStatistics.load(run_dir)
+    stats = compute_statistics(source, side=config.resize)
+    if chief:
+        stats.save(run_dir)
+    return stats
+
+
+def _run_fit(model, optimizer, config, train_source, val_ds, data_kwargs, schedule, steps_per_epoch) -> list[dict]:
+    run_dir = Path(config.run_dir)
+    backup_dir = run_dir / BACKUP_DIR
+    start_epoch = 0
+    metadata = backup_dir / "training_metadata.json"
+    if config.resume and metadata.is_file():
+        start_epoch = int(json.loads(metadata.read_text())["epoch"])
+    model.compile(
+        optimizer=optimizer,
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        metrics=top_k_metrics(),
+    )
+    train_ds = make_epochs_dataset(train_source, start_epoch=start_epoch, **data_kwargs)
+    guard = NaNGuard()
+    callbacks = [
+        guard,
+        PaperLRSchedule(schedule, state_dir=run_dir, verbose=config.verbose),
+        keras.callbacks.CSVLogger(str(run_dir / LOG_FILENAME), append=config.resume),
+        keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), update_freq="epoch"),
+        keras.callbacks.BackupAndRestore(
+            str(backup_dir), save_freq=config.checkpoint_every or "epoch", delete_checkpoint=False
+        ),
+        EpochModelSaver(run_dir / MODEL_FILENAME),
+    ]
+    if config.epochs <= start_epoch:
+        return []
+    keras_history = model.fit(
+        train_ds,
+        epochs=config.epochs,
+        steps_per_epoch=steps_per_epoch,
+        validation_data=val_ds,
+        callbacks=callbacks,
+        verbose=config.verbose,
+    )
+    if guard.failure is not None:
+        raise RuntimeError(guard.message(backup_dir))
+    columns = keras_history.history
+    count = len(next(iter(columns.values()))) if columns else 0
+    return [{k: float(v[i]) for k, v in columns.items()} for i in range(count)]
+
+
+def _run_custom(
+    model, optimizer, strategy, config, train_source, val_ds, data_kwargs, schedule, steps_per_epoch, chief
+) -> list[dict]:
+    run_dir = Path(config.run_dir)
+    loop = CustomLoop(
+        model,
+        optimizer,
+        strategy,
+        run_dir / CHECKPOINT_DIR,
+        checkpoint_every=config.checkpoint_every,
+        schedule=schedule,
+        verbose=config.verbose,
+        is_chief=chief,
+        log_fn=_epoch_logger(run_dir, append=config.resume) if chief else None,
+    )
+    if config.resume and loop.restore() and config.verbose:
+        print(
+            f"Resumed from {loop.manager.latest_checkpoint} (epoch {int(loop.epoch.numpy()) + 1}, "
+            f"step {int(loop.step_in_epoch.numpy())} of that epoch)"
+        )
+
+    def dataset_fn(epoch: int):
+        return make_train_dataset(train_source, epoch=epoch, **data_kwargs)
+
+    import os
+
+    kill = os.environ.get("KERAS_ALEXNET_TEST_KILL_AFTER_STEPS")
+    return loop.fit(
+        dataset_fn,
+        config.epochs,
+        data_kwargs["batch_size"],
+        validation_data=val_ds,
+        steps_per_epoch=steps_per_epoch,
+        kill_after_steps=int(kill) if kill else None,
+    )
+
+
+def _epoch_logger(run_dir: Path, append: bool):
+    """A `log_fn(epoch, logs)` writing log.csv rows (Keras CSVLogger's columns) and TensorBoard scalars."""
+    path = run_dir / LOG_FILENAME
+    if not append and path.exists():
+        path.unlink()
+    writer = tf.summary.create_file_writer(str(run_dir / "tensorboard" / "train"))
+
+    def log(epoch: int, logs: dict) -> None:
+        new = not path.exists()
+        with open(path, "a", newline="") as f:
+            out = csv.DictWriter(f, fieldnames=list(LOG_COLUMNS), extrasaction="ignore")
+            if new:
+                out.writeheader()
+            out.writerow({"epoch": epoch, **logs})
+        with writer.as_default():
+            for key, value in logs.items():
+                tf.summary.scalar(f"epoch_{key}", value, step=epoch)
+        writer.flush()
+
+    return log
