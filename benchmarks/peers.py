@@ -1,0 +1,148 @@
+"""The same AlexNet, with the same weights, in Keras, PyTorch eager and ONNX Runtime.
+
+One set of random weights in the BVLC layout (`random_bvlc_weights`, OIHW
+kernels) is the source of truth: ONNX Runtime runs the BVLC-like ONNX graph
+built from it (`build_bvlc_like_onnx`, the structure of the ONNX model zoo's
+AlexNet: grouped convs, LRN with k=1 and averaging), PyTorch runs an eager
+`nn.Sequential` with the same layers, and Keras runs `keras_alexnet.AlexNet`
+with the weights converted by keras_alexnet's ONNX converter (or, until that
+exists, by the few transposes in `_keras_weights_from_bvlc`). `check_outputs`
+compares the three before anything is timed.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from keras_alexnet.convert.reference_models import build_bvlc_like_onnx, random_bvlc_weights
+
+INPUT_SIZE = 227
+
+
+def bvlc_weights(seed: int = 0) -> dict[str, np.ndarray]:
+    return random_bvlc_weights(seed)
+
+
+def sample_input(batch: int, seed: int = 1) -> np.ndarray:
+    """A channels-last float32 batch in the range of Caffe-preprocessed images."""
+    rng = np.random.default_rng(seed)
+    return (rng.uniform(0, 255, (batch, INPUT_SIZE, INPUT_SIZE, 3)) - 117.0).astype("float32")
+
+
+def to_nchw(x: np.ndarray) -> np.ndarray:
+    return np.ascontiguousarray(x.transpose(0, 3, 1, 2))
+
+
+# --------------------------------------------------------------------------- Keras
+def _keras_weights_from_bvlc(weights: dict[str, np.ndarray]) -> dict[str, list[np.ndarray]]:
+    """Layer name -> [kernel, bias] in Keras' layout (HWIO kernels, HWC-flattened fc6 rows)."""
+    out = {}
+    for name in ("conv1", "conv2", "conv3", "conv4", "conv5"):
+        out[name] = [weights[f"{name}_w"].transpose(2, 3, 1, 0), weights[f"{name}_b"]]
+    fc6 = weights["fc6_w"]
+    out["fc6"] = [fc6.reshape(fc6.shape[0], 256, 6, 6).transpose(2, 3, 1, 0).reshape(9216, -1), weights["fc6_b"]]
+    out["fc7"] = [weights["fc7_w"].T, weights["fc7_b"]]
+    out["predictions"] = [weights["fc8_w"].T, weights["fc8_b"]]
+    return out
+
+
+def keras_model(
+    weights: dict[str, np.ndarray],
+    *,
+    dtype: str | None = None,
+    conv_implementation: str = "auto",
+    classifier_activation: str | None = "softmax",
+):
+    """keras_alexnet's "original" AlexNet with the BVLC LRN constants and `weights`."""
+    import keras_alexnet
+    from keras_alexnet.models.variants import CAFFE_LRN
+
+    model = keras_alexnet.AlexNet(
+        weights=None,
+        variant="original",
+        lrn=CAFFE_LRN,
+        dtype=dtype,
+        conv_implementation=conv_implementation,
+        classifier_activation=classifier_activation,
+    )
+    for name, values in _keras_weights_from_bvlc(weights).items():
+        model.get_layer(name).set_weights([np.asarray(v, "float32") for v in values])
+    return model
+
+
+# --------------------------------------------------------------------------- PyTorch
+def torch_model(weights: dict[str, np.ndarray]):
+    """The BVLC network as a PyTorch eager `nn.Sequential` (NCHW), in eval mode."""
+    import torch
+    from torch import nn
+
+    lrn = dict(size=5, alpha=1e-4, beta=0.75, k=1.0)
+    model = nn.Sequential(
+        nn.Conv2d(3, 96, 11, stride=4),
+        nn.ReLU(inplace=True),
+        nn.LocalResponseNorm(**lrn),
+        nn.MaxPool2d(3, 2),
+        nn.Conv2d(96, 256, 5, padding=2, groups=2),
+        nn.ReLU(inplace=True),
+        nn.LocalResponseNorm(**lrn),
+        nn.MaxPool2d(3, 2),
+        nn.Conv2d(256, 384, 3, padding=1),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(384, 384, 3, padding=1, groups=2),
+        nn.ReLU(inplace=True),
+        nn.Conv2d(384, 256, 3, padding=1, groups=2),
+        nn.ReLU(inplace=True),
+        nn.MaxPool2d(3, 2),
+        nn.Flatten(),
+        nn.Linear(9216, 4096),
+        nn.ReLU(inplace=True),
+        nn.Dropout(0.5),
+        nn.Linear(4096, 4096),
+        nn.ReLU(inplace=True),
+        nn.Dropout(0.5),
+        nn.Linear(4096, 1000),
+    )
+    layers = [m for m in model if isinstance(m, nn.Conv2d | nn.Linear)]
+    names = ("conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "fc8")
+    with torch.no_grad():
+        for layer, name in zip(layers, names, strict=True):
+            layer.weight.copy_(torch.from_numpy(weights[f"{name}_w"]))
+            layer.bias.copy_(torch.from_numpy(weights[f"{name}_b"]))
+    return model.eval()
+
+
+def torch_predict(model, x_nchw: np.ndarray) -> np.ndarray:
+    import torch
+
+    with torch.inference_mode():
+        return torch.softmax(model(torch.from_numpy(x_nchw)), dim=1).numpy()
+
+
+# --------------------------------------------------------------------------- ONNX Runtime
+def ort_session(weights: dict[str, np.ndarray]):
+    """An ONNX Runtime CPU session of the BVLC-like graph (default session options, all optimisations)."""
+    import onnxruntime as ort
+
+    model = build_bvlc_like_onnx(weights)
+    options = ort.SessionOptions()
+    options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
+    return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+
+
+def ort_predict(session, x_nchw: np.ndarray) -> np.ndarray:
+    return session.run(None, {"data_0": x_nchw})[0]
+
+
+# --------------------------------------------------------------------------- check
+def check_outputs(outputs: dict[str, np.ndarray], reference: str, *, atol: float = 1e-4) -> dict[str, float]:
+    """Max absolute difference of every output from `reference`'s; raises if above `atol` or top-1 differs."""
+    ref = outputs[reference]
+    report = {}
+    for name, out in outputs.items():
+        diff = float(np.max(np.abs(out - ref)))
+        report[name] = diff
+        if diff > atol or not np.array_equal(out.argmax(-1), ref.argmax(-1)):
+            raise RuntimeError(
+                f"{name} disagrees with {reference} before timing: max |diff| = {diff:.3g} (tolerance {atol})"
+            )
+    return report

@@ -1,0 +1,190 @@
+"""Turn the benchmark's results into target ratios, a text table, a markdown table and a PNG chart."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+#: (description, threshold) of each target of issue 5, keyed like `summary()`'s ratios.
+TARGETS = {
+    "fp32_vs_onnxruntime": ("fp32 inference, batch 64: keras_alexnet / ONNX Runtime", 1.5),
+    "fp32_vs_pytorch": ("fp32 inference, batch 64: keras_alexnet / PyTorch eager", 3.0),
+    "fp32_fraction_of_peak": ("fp32 inference, batch 64: fraction of the measured fp32 matmul peak", 0.5),
+    "bf16_vs_onnxruntime_fp32": ("bf16 inference, batch 64: keras_alexnet bf16 / ONNX Runtime fp32", 2.5),
+    "bf16_top1_agreement": ("bf16 vs fp32 top-1 agreement on real images", 0.99),
+    "train_vs_pytorch_batch_32": ("training step, batch 32: keras_alexnet / PyTorch eager", 1.3),
+    "train_vs_pytorch_batch_128": ("training step, batch 128: keras_alexnet / PyTorch eager", 1.3),
+    "pipeline_vs_training": ("input pipeline / training step images/s", 5.0),
+}
+
+
+def _ips(entry: dict | None) -> float | None:
+    return None if entry is None else entry["per_second"]
+
+
+def summary(results: dict) -> dict:
+    """Ratios (all from the same run) and whether each target is met."""
+    out: dict = {"ratios": {}, "gflops": {}}
+    flops = 2 * results.get("macs_per_image", 724_406_816)
+    inference = results.get("inference", {}).get("runtimes", {})
+    peak = results.get("peak", {})
+
+    def b64(name):
+        return _ips(inference.get(name, {}).get("batch_64"))
+
+    fp32, bf16 = b64("keras_alexnet fp32"), b64("keras_alexnet bf16")
+    ort, torch = b64("onnxruntime fp32"), b64("pytorch eager fp32")
+    ratios = out["ratios"]
+    if fp32 and ort:
+        ratios["fp32_vs_onnxruntime"] = fp32 / ort
+    if fp32 and torch:
+        ratios["fp32_vs_pytorch"] = fp32 / torch
+    if bf16 and ort:
+        ratios["bf16_vs_onnxruntime_fp32"] = bf16 / ort
+    for name, ips in (("keras_alexnet fp32", fp32), ("keras_alexnet bf16", bf16), ("onnxruntime fp32", ort)):
+        if ips:
+            out["gflops"][name] = ips * flops / 1e9
+    if fp32 and peak:
+        ratios["fp32_fraction_of_peak"] = fp32 * flops / 1e9 / peak["peak_float32_gflops"]
+    if bf16 and peak:
+        ratios["bf16_fraction_of_bf16_peak"] = bf16 * flops / 1e9 / peak["peak_bfloat16_gflops"]
+    agreement = results.get("inference", {}).get("bf16_agreement")
+    if agreement:
+        ratios["bf16_top1_agreement"] = agreement["top1_agreement"]
+    training = results.get("training", {})
+    best_train = 0.0
+    for key, entry in training.items():
+        keras_ips = _ips(entry.get("keras_alexnet fp32"))
+        torch_ips = _ips(entry.get("pytorch eager fp32"))
+        if keras_ips and torch_ips:
+            ratios[f"train_vs_pytorch_{key}"] = keras_ips / torch_ips
+        best_train = max([best_train] + [_ips(v) for k, v in entry.items() if k.startswith("keras_alexnet")])
+    pipeline = results.get("input_pipeline", {})
+    if pipeline and best_train:
+        ratios["pipeline_vs_training"] = max(_ips(v) for v in pipeline.values()) / best_train
+    out["targets"] = {
+        key: {"description": text, "target": threshold, "measured": ratios.get(key), "met": _met(ratios, key)}
+        for key, (text, threshold) in TARGETS.items()
+    }
+    return out
+
+
+def _met(ratios: dict, key: str) -> bool | None:
+    return None if key not in ratios else bool(ratios[key] >= TARGETS[key][1])
+
+
+def _machine_line(results: dict) -> str:
+    machine = results["machine"]
+    versions = ", ".join(f"{k} {v}" for k, v in machine["versions"].items() if v)
+    return (
+        f"{machine['cpu']}, {machine['cores']} cores ({', '.join(machine['cpu_flags'])}), no GPU; {versions}; "
+        f"load average before/after: {results['loadavg_before']} / {results.get('loadavg_after')}"
+        + ("; QUICK run (few repeats)" if results["settings"]["quick"] else "")
+    )
+
+
+def markdown(results: dict) -> str:
+    """Markdown tables for the README / docs."""
+    lines = [f"Measured on: {_machine_line(results)}.", ""]
+    inference = results.get("inference", {}).get("runtimes", {})
+    if inference:
+        batches = [k for k in next(iter(inference.values())) if k.startswith("batch_")]
+        header = " | ".join(f"batch {b.removeprefix('batch_')} (img/s)" for b in batches)
+        lines += [f"| Inference | {header} | latency b=1 median / p90 (ms) |"]
+        lines += ["|---" * (len(batches) + 2) + "|"]
+        for name, entry in inference.items():
+            cells = " | ".join(f"{entry[b]['per_second']:.1f}" for b in batches)
+            lat = entry["latency_batch_1"]
+            lines.append(f"| {name} | {cells} | {lat['median_ms']:.1f} / {lat['p90_ms']:.1f} |")
+        lines.append("")
+    training = results.get("training", {})
+    if training:
+        names = list(dict.fromkeys(n for entry in training.values() for n in entry))
+        lines += ["| Training step (img/s) | " + " | ".join(k.replace("_", " ") for k in training) + " |"]
+        lines += ["|---" * (len(training) + 1) + "|"]
+        for name in names:
+            cells = " | ".join(
+                f"{training[k][name]['per_second']:.1f}" if name in training[k] else "-" for k in training
+            )
+            lines.append(f"| {name} | {cells} |")
+        lines.append("")
+    pipeline = results.get("input_pipeline", {})
+    if pipeline:
+        lines += ["| Input pipeline (JPEG decode + augmentation) | img/s |", "|---|---|"]
+        lines += [f"| {name} | {entry['per_second']:.1f} |" for name, entry in pipeline.items()]
+        lines.append("")
+    loading = results.get("loading")
+    if loading:
+        lines += [
+            "| Weights loading (fresh process) | value |",
+            "|---|---|",
+            f"| import keras_alexnet | {loading['import_s']:.2f} s |",
+            f"| AlexNet(weights=<local checkpoint>) | {loading['load_s']:.2f} s |",
+            f"| first prediction | {loading['first_predict_s']:.2f} s |",
+            f"| peak RSS | {loading['peak_rss_mib']:.0f} MiB |",
+            "",
+        ]
+    peak = results.get("peak")
+    if peak:
+        lines += [
+            f"Machine peak (largest of {', '.join(f'{k} {v:.0f}' for k, v in peak['gflops'].items())} GFLOP/s, "
+            f"{peak['matmul_size']}^2 matmul): fp32 {peak['peak_float32_gflops']:.0f} GFLOP/s, "
+            f"bf16 {peak['peak_bfloat16_gflops']:.0f} GFLOP/s.",
+            "",
+        ]
+    targets = results.get("summary", {}).get("targets", {})
+    if targets:
+        lines += ["| Target | required | measured | met |", "|---|---|---|---|"]
+        for entry in targets.values():
+            measured = "-" if entry["measured"] is None else f"{entry['measured']:.2f}"
+            met = {True: "yes", False: "**no**", None: "not measured"}[entry["met"]]
+            lines.append(f"| {entry['description']} | {entry['target']} | {measured} | {met} |")
+        lines.append("")
+    return "\n".join(lines)
+
+
+def chart(results: dict, path: Path) -> Path | None:
+    """A PNG bar chart: inference at batch 64 and training images/s per runtime."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    inference = results.get("inference", {}).get("runtimes", {})
+    training = results.get("training", {})
+    panels = [p for p in (inference, training) if p]
+    if not panels:
+        return None
+    fig, axes = plt.subplots(1, len(panels), figsize=(6 * len(panels), 3.8), squeeze=False)
+    axes = list(axes[0])
+    if inference:
+        ax = axes.pop(0)
+        names = [n for n in inference if "batch_64" in inference[n]]
+        values = [inference[n]["batch_64"]["per_second"] for n in names]
+        colors = ["tab:blue" if n.startswith("keras") else "tab:gray" for n in names]
+        ax.barh(names, values, color=colors)
+        ax.set_xlabel("images/s (higher is better)")
+        ax.set_title("Inference, batch 64, 227x227")
+        for i, v in enumerate(values):
+            ax.text(v, i, f" {v:.0f}", va="center")
+    if training:
+        ax = axes.pop(0)
+        key = "batch_128" if "batch_128" in training else next(iter(training))
+        names = list(training[key])
+        values = [training[key][n]["per_second"] for n in names]
+        colors = ["tab:blue" if n.startswith("keras") else "tab:gray" for n in names]
+        ax.barh(names, values, color=colors)
+        ax.set_xlabel("images/s (higher is better)")
+        ax.set_title(f"Training step (SGD), {key.replace('_', ' ')}")
+        for i, v in enumerate(values):
+            ax.text(v, i, f" {v:.1f}", va="center")
+    machine = results["machine"]
+    fig.suptitle(f"keras_alexnet 'original' (LRN) on {machine['cpu']}, {machine['cores']} cores", fontsize=10)
+    fig.tight_layout()
+    fig.savefig(path, dpi=90)
+    plt.close(fig)
+    return path
+
+
+def text_table(results: dict) -> str:
+    """The same tables as `markdown`, for the terminal."""
+    return markdown(results)

@@ -1,0 +1,394 @@
+"""The benchmark's sections; each returns a JSON-able dict of medians (and the raw repeats)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from benchmarks import peers
+from benchmarks.timing import Timing, measure
+
+
+@dataclasses.dataclass
+class Settings:
+    """How long to measure: `quick` for development, the defaults for figures that count."""
+
+    quick: bool = False
+    repeats: int = 5
+    latency_repeats: int = 60
+    batches: tuple[int, ...] = (1, 16, 64)
+    train_batches: tuple[int, ...] = (32, 128)
+    agreement_images: int = 256
+    pipeline_images: int = 512
+
+    @classmethod
+    def make(cls, quick: bool) -> Settings:
+        if quick:
+            return cls(
+                quick=True, repeats=2, latency_repeats=15, batches=(1, 64), train_batches=(32,),
+                agreement_images=64, pipeline_images=128,
+            )  # fmt: skip
+        return cls()
+
+
+def macs_per_image() -> int:
+    """Multiply-accumulates of the "original" AlexNet for one 227x227 image (convs + dense layers)."""
+    try:
+        from keras_alexnet.weights.complexity import count_macs
+
+        return int(count_macs("original"))
+    except ImportError:  # pragma: no cover - the module is written by another part of the package
+        return 724_406_816
+
+
+def _images_per_repeat(batch: int) -> int:
+    return max(batch, 64)
+
+
+def _throughput(predict, x: np.ndarray, batch: int, settings: Settings) -> Timing:
+    images = _images_per_repeat(batch)
+    chunk = x[:batch]
+    calls = images // batch
+
+    def run():
+        for _ in range(calls):
+            predict(chunk)
+
+    return measure(run, items=calls * batch, repeats=settings.repeats, warmup=1)
+
+
+def _latency(predict, x: np.ndarray, settings: Settings) -> dict:
+    one = x[:1]
+    timing = measure(lambda: predict(one), items=1, repeats=settings.latency_repeats, warmup=3)
+    return {"median_ms": 1000 * timing.median, "p90_ms": 1000 * timing.percentile(90)}
+
+
+# --------------------------------------------------------------------------- peak
+def peak(settings: Settings) -> dict:
+    """GFLOP/s of a large square matmul in fp32 and bf16, in PyTorch (oneDNN/MKL), TensorFlow and NumPy."""
+    import tensorflow as tf
+    import torch
+
+    n = 2048 if settings.quick else 4096
+    flops = 2 * n**3
+    results: dict[str, float] = {}
+    for dtype in ("float32", "bfloat16"):
+        a = torch.randn(n, n).to(getattr(torch, dtype))
+        b = torch.randn(n, n).to(getattr(torch, dtype))
+        t = measure(lambda a=a, b=b: torch.mm(a, b), items=1, repeats=max(3, settings.repeats))
+        results[f"torch_{dtype}"] = flops / t.median / 1e9
+        ta = tf.random.normal((n, n), dtype=dtype)
+        tb = tf.random.normal((n, n), dtype=dtype)
+        t = measure(lambda ta=ta, tb=tb: tf.matmul(ta, tb).numpy(), items=1, repeats=max(3, settings.repeats))
+        results[f"tensorflow_{dtype}"] = flops / t.median / 1e9
+    na = np.random.rand(n, n).astype("float32")
+    t = measure(lambda: na @ na, items=1, repeats=max(3, settings.repeats))
+    results["numpy_float32"] = flops / t.median / 1e9
+    return {
+        "matmul_size": n,
+        "gflops": results,
+        "peak_float32_gflops": max(v for k, v in results.items() if k.endswith("float32")),
+        "peak_bfloat16_gflops": max(v for k, v in results.items() if k.endswith("bfloat16")),
+    }
+
+
+# --------------------------------------------------------------------------- inference
+def real_image_views(count: int, seed: int = 0) -> np.ndarray:
+    """`count` Caffe-preprocessed 227x227 views (random crops at several scales, flips) of the sample photos."""
+    from PIL import Image
+
+    from keras_alexnet.preprocessing import preprocess_input
+    from keras_alexnet.samples import sample_image_paths
+
+    rng = np.random.default_rng(seed)
+    photos = [np.asarray(Image.open(p).convert("RGB")) for p in sample_image_paths()]
+    views = []
+    for i in range(count):
+        photo = photos[i % len(photos)]
+        h, w = photo.shape[:2]
+        side = int(rng.integers(100, min(h, w) + 1))
+        top, left = int(rng.integers(0, h - side + 1)), int(rng.integers(0, w - side + 1))
+        crop = Image.fromarray(photo[top : top + side, left : left + side]).resize((227, 227), Image.BILINEAR)
+        view = np.asarray(crop, "float32")
+        views.append(view[:, ::-1] if rng.random() < 0.5 else view)
+    return preprocess_input(np.stack(views), mode="caffe")
+
+
+def _top5_overlap(a: np.ndarray, b: np.ndarray) -> float:
+    top_a, top_b = np.argsort(-a)[:, :5], np.argsort(-b)[:, :5]
+    return float(np.mean([len(set(i) & set(j)) / 5 for i, j in zip(top_a, top_b, strict=True)]))
+
+
+def inference(settings: Settings, log) -> dict:
+    """Throughput and latency of keras_alexnet (fp32, bf16), ONNX Runtime and PyTorch eager, same weights."""
+    import torch
+
+    from keras_alexnet.performance import compiled_predict
+
+    weights = peers.bvlc_weights(seed=0)
+    x = peers.sample_input(max(settings.batches + (64,)))
+    keras_fp32 = peers.keras_model(weights)
+    keras_bf16 = peers.keras_model(weights, dtype="mixed_bfloat16")
+    torch_model = peers.torch_model(weights)
+    session = peers.ort_session(weights)
+
+    runtimes = {
+        "keras_alexnet fp32": compiled_predict(keras_fp32),
+        "keras_alexnet bf16": compiled_predict(keras_bf16),
+        "onnxruntime fp32": lambda a: peers.ort_predict(session, peers.to_nchw(a)),
+        "pytorch eager fp32": lambda a: peers.torch_predict(torch_model, peers.to_nchw(a)),
+    }
+    check = {name: predict(x[:4]) for name, predict in runtimes.items() if "bf16" not in name}
+    max_diff = peers.check_outputs(check, "onnxruntime fp32", atol=1e-4)
+    log(f"outputs agree before timing (max |diff| vs ONNX Runtime: {max_diff})")
+
+    results: dict = {"check_max_abs_diff": max_diff, "torch_threads": torch.get_num_threads(), "runtimes": {}}
+    for name, predict in runtimes.items():
+        entry = {}
+        for batch in settings.batches:
+            timing = _throughput(predict, x, batch, settings)
+            entry[f"batch_{batch}"] = timing.to_dict()
+            log(f"  {name:22s} batch {batch:3d}: {timing.per_second:7.1f} images/s")
+        entry["latency_batch_1"] = _latency(predict, x, settings)
+        log(f"  {name:22s} latency: {entry['latency_batch_1']}")
+        results["runtimes"][name] = entry
+
+    views = real_image_views(settings.agreement_images)
+    fp32 = runtimes["keras_alexnet fp32"](views)
+    bf16 = runtimes["keras_alexnet bf16"](views)
+    results["bf16_agreement"] = {
+        "images": len(views),
+        "source": "random crops/flips of the scikit-learn sample photos; random (seeded) weights",
+        "top1_agreement": float(np.mean(fp32.argmax(-1) == bf16.argmax(-1))),
+        "top5_overlap": _top5_overlap(fp32, bf16),
+        "max_abs_prob_diff": float(np.max(np.abs(fp32 - bf16))),
+    }
+    log(f"  bf16 vs fp32 on real images: {results['bf16_agreement']}")
+    return results
+
+
+def ablations(settings: Settings, log) -> dict:
+    """Batch-64 throughput of the implementation choices: tower implementation, XLA, predict vs tf.function."""
+    import keras
+    import tensorflow as tf
+
+    from keras_alexnet.performance import compiled_predict
+
+    weights = peers.bvlc_weights(seed=0)
+    x = peers.sample_input(64)
+    results = {}
+    for dtype in ("float32", "mixed_bfloat16"):
+        for implementation in ("split", "fused"):
+            model = peers.keras_model(weights, dtype=dtype, conv_implementation=implementation)
+            variants = {
+                "tf.function": compiled_predict(model),
+                "tf.function+XLA": compiled_predict(model, jit_compile=True),
+                "model.predict": lambda a, m=model: m.predict(a, batch_size=64, verbose=0),
+            }
+            for how, predict in variants.items():
+                name = f"{dtype} {implementation} {how}"
+                timing = measure(lambda p=predict: p(x), items=64, repeats=settings.repeats, warmup=1)
+                results[name] = timing.to_dict()
+                log(f"  {name:40s}: {timing.per_second:7.1f} images/s")
+            del model
+            keras.backend.clear_session()
+    # The LRN paths: TF's native op vs the generic keras.ops formula, in isolation (conv1's output shape).
+    from keras_alexnet.layers import LocalResponseNormalization
+
+    lrn = LocalResponseNormalization(size=5, k=1.0, alpha=1e-4, beta=0.75, average=True)
+    a = tf.random.uniform((64, 55, 55, 96))
+    native = tf.function(lambda t: lrn._call_tf_native(t))
+    generic = tf.function(lambda t: lrn._call_generic(t))
+    for name, fn in (("lrn native", native), ("lrn generic", generic)):
+        timing = measure(lambda f=fn: f(a).numpy(), items=64, repeats=settings.repeats, warmup=1)
+        results[name] = timing.to_dict()
+        log(f"  {name:40s}: {timing.median * 1000:7.1f} ms per batch of 64 (conv1 output)")
+    return results
+
+
+# --------------------------------------------------------------------------- training
+def training(settings: Settings, log) -> dict:
+    """Images/s of one training step (forward, backward, SGD with momentum), Keras vs PyTorch eager."""
+    import keras
+    import torch
+
+    weights = peers.bvlc_weights(seed=0)
+    results: dict = {}
+    rng = np.random.default_rng(0)
+    for batch in settings.train_batches:
+        x = peers.sample_input(batch, seed=2)
+        y = rng.integers(0, 1000, batch).astype("int32")
+        entry = {}
+        for dtype in ("float32", "mixed_bfloat16"):
+            for jit in (False, True):
+                if settings.quick and jit:
+                    continue
+                model = peers.keras_model(weights, dtype=dtype, classifier_activation=None)
+                model.compile(
+                    optimizer=keras.optimizers.SGD(0.001, momentum=0.9),
+                    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+                    jit_compile=jit,
+                )
+                timing = measure(
+                    lambda m=model, x=x, y=y: m.train_on_batch(x, y), items=batch, repeats=max(2, settings.repeats - 2)
+                )
+                name = f"keras_alexnet {'fp32' if dtype == 'float32' else 'bf16'}" + (" XLA" if jit else "")
+                entry[name] = timing.to_dict()
+                log(f"  {name:26s} batch {batch:3d}: {timing.per_second:6.1f} images/s")
+                del model
+                keras.backend.clear_session()
+        model = peers.torch_model(weights).train()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.001, momentum=0.9)
+        loss_fn = torch.nn.CrossEntropyLoss()
+        tx, ty = torch.from_numpy(peers.to_nchw(x)), torch.from_numpy(y.astype("int64"))
+
+        def step(model=model, optimizer=optimizer, loss_fn=loss_fn, tx=tx, ty=ty):
+            optimizer.zero_grad(set_to_none=True)
+            loss_fn(model(tx), ty).backward()
+            optimizer.step()
+
+        timing = measure(step, items=batch, repeats=max(2, settings.repeats - 2))
+        entry["pytorch eager fp32"] = timing.to_dict()
+        log(f"  {'pytorch eager fp32':26s} batch {batch:3d}: {timing.per_second:6.1f} images/s")
+        results[f"batch_{batch}"] = entry
+    return results
+
+
+# --------------------------------------------------------------------------- input pipeline
+def _write_jpegs(folder: Path, count: int) -> None:
+    """`count` ImageNet-like JPEGs (about 500x375, quality 90) cut from the sample photos, in 2 class folders."""
+    from PIL import Image
+
+    from keras_alexnet.samples import sample_image_paths
+
+    rng = np.random.default_rng(0)
+    photos = [np.asarray(Image.open(p).convert("RGB")) for p in sample_image_paths()]
+    for i in range(count):
+        photo = photos[i % 2]
+        h, w = photo.shape[:2]
+        ch, cw = int(rng.integers(300, h + 1)), int(rng.integers(400, w + 1))
+        top, left = int(rng.integers(0, h - ch + 1)), int(rng.integers(0, w - cw + 1))
+        image = Image.fromarray(photo[top : top + ch, left : left + cw]).resize((500, 375))
+        (folder / f"class{i % 2}").mkdir(parents=True, exist_ok=True)
+        image.save(folder / f"class{i % 2}" / f"{i:05d}.jpg", quality=90)
+
+
+def _tf_ops_pipeline(folder: Path, batch: int):
+    """Reference: decode + resize 256 + random 227 crop + flip + PCA noise, all TF ops, parallel, prefetched."""
+    import tensorflow as tf
+
+    eigval = tf.constant([0.2175, 0.0188, 0.0045])
+    eigvec = tf.constant([[-0.5675, 0.7192, 0.4009], [-0.5808, -0.0045, -0.8140], [-0.5836, -0.6948, 0.4203]])
+    files = tf.data.Dataset.list_files(str(folder / "*" / "*.jpg"), shuffle=False)
+
+    def load(path):
+        image = tf.io.decode_jpeg(tf.io.read_file(path), channels=3, dct_method="INTEGER_FAST")
+        image = tf.image.resize(image, (256, 256))
+        image = tf.image.random_crop(image, (227, 227, 3))
+        image = tf.image.random_flip_left_right(image)
+        alpha = tf.random.normal((3,), stddev=0.1)
+        return image + 255.0 * tf.linalg.matvec(eigvec, alpha * eigval), 0
+
+    return files.map(load, num_parallel_calls=tf.data.AUTOTUNE).batch(batch).prefetch(tf.data.AUTOTUNE)
+
+
+def input_pipeline(settings: Settings, log) -> dict:
+    """Images/s of the training input pipeline (JPEG decode + the paper's augmentation) on its own."""
+    batch = 128
+    results = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        folder = Path(tmp) / "jpegs"
+        _write_jpegs(folder, settings.pipeline_images)
+        pipelines = {"tf ops (decode_jpeg, crop, flip, PCA)": lambda: _tf_ops_pipeline(folder, batch)}
+        try:
+            from keras_alexnet.data import make_train_dataset
+            from keras_alexnet.data.sources import load_source
+            from keras_alexnet.data.statistics import PixelStatistics
+
+            stats = PixelStatistics(
+                mean_image=np.full((256, 256, 3), 117.0, "float32"),
+                channel_mean=np.array([123.7, 116.8, 104.0], "float32"),
+                covariance=np.eye(3, dtype="float32"),
+                eigenvalues=np.array([0.2175, 0.0188, 0.0045], "float32"),
+                eigenvectors=np.array(
+                    [[-0.5675, 0.7192, 0.4009], [-0.5808, -0.0045, -0.8140], [-0.5836, -0.6948, 0.4203]], "float32"
+                ),
+                num_images=0,
+            )
+
+            def package_pipeline():
+                source = load_source(f"folder:{folder}", "train")
+                return make_train_dataset(source, batch_size=batch, normalization=stats, shuffle_buffer=256)
+
+            pipelines["keras_alexnet.data.make_train_dataset"] = package_pipeline
+        except ImportError as error:
+            log(f"  keras_alexnet.data not available ({error}); timing the tf-ops pipeline only")
+
+        for name, make in pipelines.items():
+
+            def run(make=make):
+                count = 0
+                for images, _ in make():
+                    count += int(images.shape[0])
+                return count
+
+            count = run()
+            timing = measure(run, items=count, repeats=max(2, settings.repeats - 2), warmup=0)
+            results[name] = timing.to_dict()
+            log(f"  {name:42s}: {timing.per_second:7.1f} images/s")
+    return results
+
+
+# --------------------------------------------------------------------------- loading
+_LOAD_SCRIPT = """
+import json, resource, sys, time
+start = time.perf_counter()
+import numpy as np
+import keras_alexnet
+imported = time.perf_counter()
+model = keras_alexnet.AlexNet(weights=sys.argv[1])
+loaded = time.perf_counter()
+model.predict(np.zeros((1, 227, 227, 3), "float32"), verbose=0)
+predicted = time.perf_counter()
+print(json.dumps({
+    "import_s": imported - start, "load_s": loaded - imported, "first_predict_s": predicted - loaded,
+    "peak_rss_mib": resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
+}))
+"""
+
+
+def loading(settings: Settings, log) -> dict:
+    """Time and peak RSS of `AlexNet(weights=<local checkpoint>)` + one prediction, in fresh subprocesses."""
+    import keras_alexnet
+    from keras_alexnet.weights.checkpoint import save_checkpoint
+    from keras_alexnet.weights.network import NetworkRecord
+
+    runs = []
+    with tempfile.TemporaryDirectory() as tmp:
+        checkpoint = Path(tmp) / "checkpoint"
+        save_checkpoint(keras_alexnet.AlexNet(), checkpoint, NetworkRecord(variant="original"))
+        size_mib = sum(p.stat().st_size for p in checkpoint.iterdir()) / 2**20
+        env = {**os.environ, "TF_CPP_MIN_LOG_LEVEL": "3", "PYTHONPATH": str(Path(__file__).resolve().parents[1])}
+        for _ in range(1 if settings.quick else 3):
+            out = subprocess.run(
+                [sys.executable, "-c", _LOAD_SCRIPT, str(checkpoint)], capture_output=True, text=True, env=env
+            )
+            if out.returncode != 0:
+                raise RuntimeError(f"loading benchmark failed:\n{out.stderr[-2000:]}")
+            runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+    result = {key: float(np.median([r[key] for r in runs])) for key in runs[0]}
+    result.update(checkpoint_mib=size_mib, runs=runs)
+    log(f"  {result}")
+    return result
+
+
+def now() -> float:
+    return time.time()
