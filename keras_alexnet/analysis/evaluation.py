@@ -1,0 +1,116 @@
+"""Evaluation reports beyond top-k error: label mapping, per-class accuracy, most-confused pairs.
+
+Top-1 / top-5 error and the centre / ten-crop pipelines come from
+`keras_alexnet.data`; this module maps a dataset's labels onto the model's
+outputs (folders or TFDS classes named by WordNet id go to the 1000 ImageNet
+indices of `keras_alexnet.imagenet.imagenet_classes()`) and summarises the
+predictions per class.
+
+Example:
+
+>>> import numpy as np
+>>> from keras_alexnet.analysis.evaluation import most_confused
+>>> most_confused(np.array([1, 1, 0, 2]), np.array([0, 0, 0, 2]), top=1)
+[(0, 1, 2)]
+"""
+
+from __future__ import annotations
+
+import csv
+import os
+import re
+from pathlib import Path
+
+import numpy as np
+
+WNID = re.compile(r"^n\d{8}$")
+
+
+def label_mapping(
+    class_names: list[str], model_classes: int, categories: str = "imagenet1k"
+) -> tuple[np.ndarray, list[str]]:
+    """Map dataset label i to a model output index; also return the model's class names.
+
+    - classes named by WordNet ids (e.g. `n01440764`), with a 1000-class ImageNet model: their
+      ImageNet indices (any subset of the 1000 classes, in any order);
+    - otherwise, as many dataset classes as model outputs: the identity (a model trained on them).
+    """
+    from keras_alexnet.imagenet import imagenet_classes
+
+    imagenet = imagenet_classes()
+    if model_classes == len(imagenet) and categories == "imagenet1k":
+        model_names = [f"{wnid} {name.split(',')[0]}" for wnid, name in imagenet]
+        if class_names and all(WNID.match(name) for name in class_names):
+            index = {wnid: i for i, (wnid, _) in enumerate(imagenet)}
+            unknown = [name for name in class_names if name not in index]
+            if unknown:
+                raise ValueError(
+                    f"{len(unknown)} class folders are WordNet ids that are not ImageNet-1k classes, e.g. "
+                    f"{unknown[:3]}; keep only the 1000 ILSVRC-2012 synsets. Received: {unknown[:10]}"
+                )
+            return np.array([index[name] for name in class_names], dtype=np.int64), model_names
+    else:
+        model_names = list(class_names) if len(class_names) == model_classes else []
+    if len(class_names) == model_classes:
+        return np.arange(model_classes, dtype=np.int64), model_names or list(class_names)
+    raise ValueError(
+        f"The dataset has {len(class_names)} classes ({', '.join(class_names[:5])}, ...) and the model "
+        f"{model_classes} outputs; name the class sub-folders by ImageNet WordNet ids (n01440764, ...) for an "
+        f"ImageNet model, or evaluate a model trained on these classes. Received: {len(class_names)} classes"
+    )
+
+
+def per_class_accuracy(probabilities: np.ndarray, labels: np.ndarray, k: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """For each label value present in `labels`: (labels, top-k accuracy), sorted by label."""
+    probabilities = np.asarray(probabilities)
+    labels = np.asarray(labels).reshape(-1)
+    k = min(k, probabilities.shape[1])
+    top = np.argsort(-probabilities, axis=1, kind="stable")[:, :k]
+    hit = np.any(top == labels[:, None], axis=1)
+    classes = np.unique(labels)
+    return classes, np.array([hit[labels == c].mean() for c in classes])
+
+
+def most_confused(predictions: np.ndarray, labels: np.ndarray, top: int = 10) -> list[tuple[int, int, int]]:
+    """The `top` most frequent (true, predicted, count) errors, most frequent first (ties: by indices)."""
+    predictions = np.asarray(predictions).reshape(-1)
+    labels = np.asarray(labels).reshape(-1)
+    wrong = predictions != labels
+    pairs, counts = np.unique(np.stack([labels[wrong], predictions[wrong]], axis=1), axis=0, return_counts=True)
+    order = np.lexsort((pairs[:, 1], pairs[:, 0], -counts))[:top]
+    return [(int(pairs[i, 0]), int(pairs[i, 1]), int(counts[i])) for i in order]
+
+
+def write_per_class_csv(
+    path: str | os.PathLike,
+    class_names: list[str],
+    mapping: np.ndarray,
+    model_names: list[str],
+    results: dict[str, tuple[np.ndarray, np.ndarray]],
+    dataset_labels: np.ndarray,
+) -> Path:
+    """One row per dataset class: name, model index, images, and each result's top-1/top-5 accuracy.
+
+    `results` maps a crop name ("center", "ten") to (probabilities, mapped labels).
+    """
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    counts = np.bincount(dataset_labels, minlength=len(class_names))
+    columns = {}
+    for crops, (probabilities, labels) in results.items():
+        for k in (1, 5):
+            classes, accuracy = per_class_accuracy(probabilities, labels, k)
+            columns[f"{crops}_top{k}_accuracy"] = dict(zip(classes.tolist(), accuracy.tolist(), strict=True))
+    temporary = path.with_name(f".{path.name}.tmp")
+    with open(temporary, "w", newline="", encoding="utf-8") as f:
+        writer = csv.writer(f)
+        writer.writerow(["dataset_label", "class", "model_index", "model_class", "images", *columns])
+        for label, name in enumerate(class_names):
+            if not counts[label]:
+                continue
+            index = int(mapping[label])
+            model_name = model_names[index] if index < len(model_names) else str(index)
+            values = [f"{column[index]:.6f}" if index in column else "" for column in columns.values()]
+            writer.writerow([label, name, index, model_name, int(counts[label]), *values])
+    os.replace(temporary, path)
+    return path

@@ -1,0 +1,110 @@
+"""`keras-alexnet evaluate --weights W --dataset D [--ten-crop]`: top-1/top-5 error, per-class CSV, confusions.
+
+Example:
+
+>>> from keras_alexnet.cli.main import build_parser
+>>> args = build_parser().parse_args(["evaluate", "--dataset", "digits", "--ten-crop"])
+>>> args.ten_crop, args.split
+(True, 'validation')
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+
+
+def register(subparsers) -> None:
+    from keras_alexnet.analysis.cli_options import add_model_options
+
+    parser = subparsers.add_parser(
+        "evaluate",
+        help="top-1/top-5 error (centre crop, optionally ten-crop), per-class accuracy CSV, most-confused pairs",
+        description="Evaluate a checkpoint on a TFDS dataset, a local folder (class sub-folders; WordNet-id "
+        "names map to the 1000 ImageNet classes) or the embedded 'digits' set.",
+    )
+    add_model_options(parser)
+    parser.add_argument("--dataset", required=True, help="TFDS name, folder:PATH / PATH, or 'digits'")
+    parser.add_argument("--split", default="validation", help="split to evaluate (default: validation)")
+    parser.add_argument("--ten-crop", action="store_true", help="also evaluate the paper's ten-crop average")
+    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N images")
+    parser.add_argument("--data-dir", default=None, help="TFDS data directory")
+    parser.add_argument("--manual-dir", default=None, help="TFDS manual download directory (ImageNet tars)")
+    parser.add_argument("--download", action="store_true", help="let TFDS download and prepare the dataset")
+    parser.add_argument("--csv", default="per_class_accuracy.csv", help="per-class accuracy CSV to write")
+    parser.add_argument("--json", default=None, help="also write the summary as JSON")
+    parser.add_argument("--top-confusions", type=int, default=10, help="most-confused pairs to print")
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import numpy as np
+
+    from keras_alexnet.analysis.cli_options import describe_weights
+    from keras_alexnet.analysis.evaluation import WNID, label_mapping, most_confused, write_per_class_csv
+    from keras_alexnet.analysis.model_io import load_model, network_record
+    from keras_alexnet.data import load_eval_dataset, predict_probabilities, top_k_error
+    from keras_alexnet.data.sources import load_source
+
+    if args.batch_size < 1 or (args.limit is not None and args.limit < 1) or args.top_confusions < 0:
+        raise ValueError(
+            "--batch-size and --limit must be positive, and --top-confusions non-negative. "
+            f"Received: --batch-size {args.batch_size}, --limit {args.limit}, --top-confusions {args.top_confusions}"
+        )
+    network = network_record(args.weights, args.variant)
+    common = dict(data_dir=args.data_dir, manual_dir=args.manual_dir, download=args.download, limit=args.limit)
+    class_names = load_source(args.dataset, args.split, **common).class_names
+    if args.weights is None:  # a random network: ImageNet outputs for WordNet-id classes, else one per class
+        classes = 1000 if all(WNID.match(name) for name in class_names) else len(class_names)
+    else:
+        classes = network.classes
+    mapping, model_names = label_mapping(class_names, classes, network.categories)
+    model, network = load_model(args.weights, args.variant, seed=args.seed, classes=classes)
+    description = describe_weights(args.weights, args.seed if args.weights is None else None)
+
+    results, summary = {}, {"weights": description, "dataset": args.dataset, "split": args.split, "crops": {}}
+    dataset_labels = None
+    for crops in ("center", "ten") if args.ten_crop else ("center",):
+        dataset, source = load_eval_dataset(
+            args.dataset,
+            args.split,
+            image_size=network.input_size,
+            crops=crops,
+            batch_size=args.batch_size,
+            normalization=network.preprocessing,
+            **common,
+        )
+        probabilities, labels = predict_probabilities(model, dataset)
+        dataset_labels = labels.astype(np.int64)
+        mapped = mapping[dataset_labels]
+        results[crops] = (probabilities, mapped)
+        summary["crops"][crops] = {
+            "top1_error": top_k_error(probabilities, mapped, 1),
+            "top5_error": top_k_error(probabilities, mapped, 5),
+            "images": int(len(mapped)),
+            "bad_records": int(source.bad_records.count),
+        }
+
+    print(f"{args.dataset} ({args.split}), {summary['crops']['center']['images']} images, {description}")
+    print(f"{'crops':<8} {'top-1 error':>12} {'top-5 error':>12}")
+    for crops, row in summary["crops"].items():
+        print(f"{crops:<8} {row['top1_error']:>12.4f} {row['top5_error']:>12.4f}")
+    best = "ten" if args.ten_crop else "center"
+    probabilities, mapped = results[best]
+    confusions = most_confused(probabilities.argmax(axis=1), mapped, args.top_confusions)
+    summary["most_confused"] = []
+    if confusions:
+        print(f"most confused pairs ({best} crop): true -> predicted: count")
+    for true, predicted, count in confusions:
+        names = [model_names[i] if i < len(model_names) else str(i) for i in (true, predicted)]
+        summary["most_confused"].append({"true": names[0], "predicted": names[1], "count": count})
+        print(f"  {names[0]} -> {names[1]}: {count}")
+    csv_path = write_per_class_csv(args.csv, class_names, mapping, model_names, results, dataset_labels)
+    if summary["crops"]["center"]["bad_records"]:
+        print(source.bad_records.report())
+    print(f"wrote {csv_path}")
+    if args.json:
+        Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
+    return 0
