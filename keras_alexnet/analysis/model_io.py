@@ -22,7 +22,7 @@ import keras
 from keras_alexnet.weights.network import NetworkRecord
 
 
-def network_record(weights: str | os.PathLike | None, variant: str | None = None) -> NetworkRecord:
+def weights_network(weights: str | os.PathLike | None, variant: str | None = None) -> NetworkRecord:
     """The NetworkRecord behind `weights` (a checkpoint's own, else the variant's defaults)."""
     if weights is not None:
         from keras_alexnet.weights.resolve import resolve_weights
@@ -53,7 +53,6 @@ def load_model(
                 f"No such weights file or checkpoint directory, and not a registered weights name "
                 f"(see `keras-alexnet weights`). Received: weights={text!r}"
             )
-    network = network_record(weights, variant)
     if weights is None and seed is not None:
         keras.utils.set_random_seed(seed)
     model = AlexNet(
@@ -62,4 +61,6 @@ def load_model(
         variant=variant if weights is None else (variant or None),
         **kwargs,
     )
-    return model, network
+    from keras_alexnet.models import network_record
+
+    return model, network_record(model)

@@ -44,7 +44,7 @@ def run(args: argparse.Namespace) -> int:
 
     from keras_alexnet.analysis.cli_options import describe_weights
     from keras_alexnet.analysis.evaluation import WNID, label_mapping, most_confused, write_per_class_csv
-    from keras_alexnet.analysis.model_io import load_model, network_record
+    from keras_alexnet.analysis.model_io import load_model, weights_network
     from keras_alexnet.data import load_eval_dataset, predict_probabilities, top_k_error
     from keras_alexnet.data.sources import load_source
 
@@ -53,7 +53,7 @@ def run(args: argparse.Namespace) -> int:
             "--batch-size and --limit must be positive, and --top-confusions non-negative. "
             f"Received: --batch-size {args.batch_size}, --limit {args.limit}, --top-confusions {args.top_confusions}"
         )
-    network = network_record(args.weights, args.variant)
+    network = weights_network(args.weights, args.variant)
     common = dict(data_dir=args.data_dir, manual_dir=args.manual_dir, download=args.download, limit=args.limit)
     class_names = load_source(args.dataset, args.split, **common).class_names
     if args.weights is None:  # a random network: ImageNet outputs for WordNet-id classes, else one per class
