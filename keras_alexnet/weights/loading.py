@@ -62,12 +62,16 @@ def load_resolved_weights(model: keras.Model, resolved: ResolvedWeights, build_f
             f"The weights {resolved.description} have no top (classifier); build the model "
             "with include_top=False. Received: include_top=True"
         )
-    if has_top:
+    if has_top or _fits(model, resolved.top_path):
         _load_weights_file(model, resolved.top_path, resolved.description)
         return
     full = build_full_model()
     _load_weights_file(full, resolved.top_path, resolved.description)
     copy_weights_by_name(full, model)
+
+
+def _fits(model: keras.Model, path) -> bool:
+    return sorted(weights_file_shapes(path)) == sorted(tuple(w.shape) for w in model.weights)
 
 
 def weights_file_shapes(path) -> list[tuple[int, ...]]:
