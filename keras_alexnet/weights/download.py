@@ -19,7 +19,7 @@ from pathlib import Path
 import requests
 from tqdm.auto import tqdm
 
-CHUNK_SIZE = 1 << 20
+CHUNK_SIZE = 1 << 16
 
 
 class DownloadError(RuntimeError):

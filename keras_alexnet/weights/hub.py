@@ -16,6 +16,7 @@ Example:
 
 from __future__ import annotations
 
+import importlib
 import json
 import os
 from pathlib import Path
@@ -107,10 +108,21 @@ def download_file(repo_id: str, filename: str, revision: str | None, *, token: s
             f"Cannot download {where}: the repository has no such file; is it a keras_alexnet checkpoint "
             f"(written by `keras-alexnet push`)? {offline_help(repo_id)}"
         ) from error
-    except (HfHubHTTPError, OSError) as error:
+    except (HfHubHTTPError, OSError, *_transport_errors()) as error:
         raise WeightsUnavailableError(
             f"Cannot download {where}: {type(error).__name__}: {error}. {offline_help(repo_id)}"
         ) from error
+
+
+def _transport_errors() -> tuple[type[Exception], ...]:
+    """Base exceptions of the HTTP clients huggingface_hub may use (httpx2 in 2.x, httpx, requests)."""
+    errors = []
+    for name, attribute in (("httpx2", "HTTPError"), ("httpx", "HTTPError"), ("requests", "RequestException")):
+        try:
+            errors.append(getattr(importlib.import_module(name), attribute))
+        except (ImportError, AttributeError):
+            continue
+    return tuple(errors)
 
 
 def _delete_cached(path: Path) -> None:

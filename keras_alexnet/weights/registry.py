@@ -196,6 +196,36 @@ _RECORDS: dict[str, WeightsRecord] = {r.name: r for r in (BVLC_IMAGENET1K, TORCH
 _ALIASES: dict[str, str] = {alias: r.name for r in _RECORDS.values() for alias in r.aliases}
 
 
+def register_weights(record: WeightsRecord, *, overwrite: bool = False) -> WeightsRecord | None:
+    """Add `record` to the registry (e.g. a private mirror of the originals); return the record it replaced.
+
+    Example:
+
+    >>> import dataclasses
+    >>> from keras_alexnet.weights.registry import get_weights_record, register_weights
+    >>> record = get_weights_record("torchvision_imagenet1k")
+    >>> mirror = dataclasses.replace(record, originals=record.originals[:1])
+    >>> register_weights(mirror, overwrite=True) is record
+    True
+    >>> _ = register_weights(record, overwrite=True)  # restore
+    """
+    taken = record.name in _ALIASES or any(
+        alias in _RECORDS or _ALIASES.get(alias, record.name) != record.name for alias in record.aliases
+    )
+    if taken or (record.name in _RECORDS and not overwrite):
+        raise ValueError(
+            f"The weights name {record.name!r} (or one of its aliases {list(record.aliases)}) is already "
+            f"registered; pass overwrite=True to replace a record of the same name. Received: {record.name!r}"
+        )
+    previous = _RECORDS.get(record.name)
+    if previous is not None:
+        for alias in previous.aliases:
+            _ALIASES.pop(alias, None)
+    _RECORDS[record.name] = record
+    _ALIASES.update({alias: record.name for alias in record.aliases})
+    return previous
+
+
 def list_weights() -> list[WeightsRecord]:
     """All registered checkpoints, in registration order."""
     return list(_RECORDS.values())

@@ -3,7 +3,8 @@
 It implements what `huggingface_hub` 2.x uses to push and pull model repos
 without Xet (`HF_HUB_DISABLE_XET=1`):
 
-- `POST /api/repos/create` (409 if the repo exists), `POST /api/models/{repo}/branch/{branch}`;
+- `POST /api/repos/create` (409 if the repo exists), `POST /api/models/{repo}/branch/{branch}`,
+  `POST /api/validate-yaml` (the model card's metadata must parse as a YAML mapping);
 - `POST /api/models/{repo}/preupload/{rev}`, `POST /{repo}.git/info/lfs/objects/batch`,
   `PUT /lfs-upload/{oid}` (the bytes), `POST /api/models/{repo}/commit/{rev}` (NDJSON);
 - `HEAD`/`GET /{repo}/resolve/{rev}/{path}` with `X-Repo-Commit`, `ETag`, `Content-Length`
@@ -13,8 +14,9 @@ without Xet (`HF_HUB_DISABLE_XET=1`):
   `snapshot_download`.
 
 Faults for tests: `server.corrupt.add(path)` serves that file with one byte flipped (same
-size), `server.truncate.add(path)` announces the full length but closes the connection
-half-way. `server.requests` logs `(method, path)`; `server.auth_headers` the Authorization
+size); `server.truncate.add(path)` announces the full length but never sends more than the
+first half of the file (resuming cannot finish); `server.truncate_once.add(path)` cuts the
+next response half-way, once. `server.requests` logs `(method, path)`; `server.auth_headers` the Authorization
 headers received on writes.
 
 Example:
@@ -28,10 +30,12 @@ True
 from __future__ import annotations
 
 import base64
+import contextlib
 import hashlib
 import json
 import re
 import secrets
+import socket
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlparse
@@ -67,8 +71,12 @@ class HubServer:
         self.lfs_objects: dict[str, bytes] = {}
         self.corrupt: set[str] = set()
         self.truncate: set[str] = set()
+        self.truncate_once: set[str] = set()
+        self._connections: set = set()
         self.requests: list[tuple[str, str]] = []
         self.auth_headers: list[str] = []
+        self.range_requests: list[tuple[str, str]] = []
+        self.validated_cards: list[dict] = []
         self.lock = threading.Lock()
         self._httpd: ThreadingHTTPServer | None = None
 
@@ -90,11 +98,16 @@ class HubServer:
         return self
 
     def stop(self) -> None:
-        """Stop serving (connections are refused until `start()` again, on the same port)."""
+        """Stop serving and drop open connections (refused until `start()` again, on the same port)."""
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()
             self._httpd = None
+        with self.lock:
+            for connection in list(self._connections):
+                with contextlib.suppress(OSError):
+                    connection.shutdown(socket.SHUT_RDWR)
+            self._connections.clear()
 
     def files(self, repo_id: str, revision: str = "main") -> dict[str, bytes]:
         repo = self.repos[repo_id]
@@ -107,6 +120,16 @@ class _Handler(BaseHTTPRequestHandler):
 
     def log_message(self, format, *args):  # quiet
         pass
+
+    def setup(self):
+        super().setup()
+        with self.hub.lock:
+            self.hub._connections.add(self.connection)
+
+    def finish(self):
+        with self.hub.lock:
+            self.hub._connections.discard(self.connection)
+        super().finish()
 
     # --- helpers -----------------------------------------------------------------
     def _body(self) -> bytes:
@@ -148,6 +171,8 @@ class _Handler(BaseHTTPRequestHandler):
     def _record(self):
         with self.hub.lock:
             self.hub.requests.append((self.command, unquote(urlparse(self.path).path)))
+            if self.headers.get("Range"):
+                self.hub.range_requests.append((unquote(urlparse(self.path).path), self.headers["Range"]))
         if self.command in ("POST", "PUT"):
             self.hub.auth_headers.append(self.headers.get("Authorization", ""))
 
@@ -177,6 +202,8 @@ class _Handler(BaseHTTPRequestHandler):
                     return self._json(409, {"error": "You already created this model repo", "url": repo_id})
                 self.hub.repos[repo_id] = Repo()
             return self._json(200, {"url": f"{self.hub.endpoint}/{repo_id}"})
+        if path == "/api/validate-yaml":
+            return self._validate_yaml(json.loads(body)["content"])
         if m := re.fullmatch(r"/api/models/([^/]+/[^/]+)/branch/([^/]+)", path):
             if (repo := self._repo(m.group(1))) is None:
                 return None
@@ -220,6 +247,20 @@ class _Handler(BaseHTTPRequestHandler):
                 self.hub.lfs_objects[m.group(1)] = body
             return self._send(200, b"")
         return self._error(404, "NotFound", f"No route for PUT {path}")
+
+    def _validate_yaml(self, content: str):
+        """Check the README's YAML front matter parses to a mapping (the Hub checks more)."""
+        import yaml
+
+        match = re.match(r"^---\n(.*?)\n---\n", content, re.S)
+        try:
+            metadata = yaml.safe_load(match.group(1)) if match else {}
+        except yaml.YAMLError as error:
+            return self._json(400, {"errors": [{"message": str(error)}], "warnings": []})
+        if not isinstance(metadata, dict):
+            return self._json(400, {"errors": [{"message": "metadata is not a mapping"}], "warnings": []})
+        self.hub.validated_cards.append(metadata)
+        return self._json(200, {"errors": [], "warnings": []})
 
     def _commit(self, repo_id: str, revision: str, body: bytes):
         if (repo := self._repo(repo_id)) is None:
@@ -298,13 +339,19 @@ class _Handler(BaseHTTPRequestHandler):
         if start:
             self.send_header("Content-Range", f"bytes {start}-{len(data) - 1}/{len(data)}")
         self.send_header("Content-Length", str(len(body)))
-        if self.command == "GET" and filename in self.hub.truncate:
+        cut = None
+        if self.command == "GET" and filename in self.hub.truncate_once:
+            self.hub.truncate_once.discard(filename)
+            cut = len(body) // 2
+        elif self.command == "GET" and filename in self.hub.truncate:
+            cut = max(0, len(data) // 2 - start)  # never serves past the middle of the file
+        if cut is not None:
             self.send_header("Connection", "close")
         self.end_headers()
         if self.command == "HEAD":
             return None
-        if filename in self.hub.truncate:
-            self.wfile.write(body[: len(body) // 2])
+        if cut is not None:
+            self.wfile.write(body[:cut])
             self.wfile.flush()
             self.close_connection = True
             return None

@@ -1,0 +1,163 @@
+"""`weights="<registry name>"` before anything is on the Hub: download the original, verify, convert, cache.
+
+A local HTTP server stands in for download.pytorch.org and serves a torchvision
+state dict of random weights (same structure as alexnet-owt-7be5be79.pth). The
+record's mirrors point at it (`dataclasses.replace`), registered under the real
+name with `register_weights` for the duration of a test.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import io
+import socket
+
+import numpy as np
+import pytest
+from origin_server import OriginServer
+
+import keras_alexnet
+from keras_alexnet.weights.cache import cache_dir, checkpoint_cache_dir
+from keras_alexnet.weights.fetch import converter_available, fetch_from_file, fetch_registered
+from keras_alexnet.weights.registry import Original, get_weights_record, register_weights
+from keras_alexnet.weights.resolve import WeightsUnavailableError
+
+NAME = "torchvision_imagenet1k"
+
+
+@pytest.fixture(scope="module")
+def standin():
+    """(bytes of a torch.save'd random torchvision state dict, the state dict as NumPy)."""
+    import torch
+
+    from keras_alexnet.convert.reference_models import random_torchvision_state_dict
+
+    state = random_torchvision_state_dict(seed=3)
+    buffer = io.BytesIO()
+    torch.save(state, buffer)
+    return buffer.getvalue(), {k: v.numpy() for k, v in state.items()}
+
+
+@pytest.fixture(scope="module")
+def origin(standin):
+    server = OriginServer({"/models/alexnet-standin.pth": standin[0]}).start()
+    yield server
+    server.stop()
+
+
+def _dead_url() -> str:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return f"http://127.0.0.1:{sock.getsockname()[1]}/alexnet.pth"
+
+
+def _original(url: str, data: bytes, **overrides) -> Original:
+    fields = dict(
+        url=url,
+        format="torchvision",
+        filename="alexnet-standin.pth",
+        sha256=hashlib.sha256(data).hexdigest(),
+        size=len(data),
+    )
+    fields.update(overrides)
+    return Original(**fields)
+
+
+@pytest.fixture
+def registered():
+    """Register a modified record under the real name for one test, then restore the original."""
+    real = get_weights_record(NAME)
+    yield lambda record: register_weights(record, overwrite=True)
+    register_weights(real, overwrite=True)
+
+
+def test_whole_chain_with_first_mirror_down(origin, standin, registered, capfd):
+    data, state = standin
+    record = dataclasses.replace(
+        get_weights_record(NAME),
+        originals=(_original(_dead_url(), data), _original(origin.url("/models/alexnet-standin.pth"), data)),
+    )
+    registered(record)
+    model = keras_alexnet.AlexNet(weights=NAME)
+    # conv1 and fc8 hold the stand-in's weights (OIHW -> HWIO, (out, in) -> (in, out))
+    np.testing.assert_array_equal(
+        model.get_layer("conv1").kernel.numpy(), state["features.0.weight"].transpose(2, 3, 1, 0)
+    )
+    np.testing.assert_array_equal(model.get_layer("predictions").kernel.numpy(), state["classifier.6.weight"].T)
+    err = capfd.readouterr().err
+    line = next(line for line in err.splitlines() if "converting 'torchvision_imagenet1k'" in line)
+    assert origin.url("/models/alexnet-standin.pth") in line and record.originals[1].sha256 in line
+    assert "license: BSD-3-Clause" in line
+    assert "converted 'torchvision_imagenet1k' in" in err
+    assert (checkpoint_cache_dir(NAME) / "keras_alexnet.json").is_file()
+    assert not (cache_dir() / "downloads" / "alexnet-standin.pth").exists()  # the original is not kept
+
+    # second call: from the cache, no network (the origin is not asked again)
+    requests_before = len(origin.requests)
+    again = keras_alexnet.AlexNet(weights=NAME, include_top=False)
+    assert len(origin.requests) == requests_before
+    np.testing.assert_array_equal(again.get_layer("conv1").kernel.numpy(), model.get_layer("conv1").kernel.numpy())
+    assert "converting" not in capfd.readouterr().err
+
+
+def test_checksum_mismatch_rejected_and_nothing_cached(origin, standin):
+    data, _ = standin
+    record = dataclasses.replace(
+        get_weights_record(NAME),
+        originals=(_original(origin.url("/models/alexnet-standin.pth"), data, sha256="0" * 64),),
+    )
+    with pytest.raises(WeightsUnavailableError) as info:
+        fetch_registered(record, progress=False)
+    message = str(info.value)
+    assert "0" * 64 in message and hashlib.sha256(data).hexdigest() in message
+    assert "never falls back to random weights" in message and "--from alexnet-standin.pth" in message
+    assert not checkpoint_cache_dir(NAME).exists()
+    assert not any((cache_dir() / "downloads").iterdir())
+
+
+def test_server_dies_mid_download_leaves_cache_untouched(origin, standin):
+    data, _ = standin
+    record = dataclasses.replace(
+        get_weights_record(NAME), originals=(_original(origin.url("/models/alexnet-standin.pth"), data),)
+    )
+    origin.die_once["/models/alexnet-standin.pth"] = 5_000_000
+    with pytest.raises(WeightsUnavailableError, match=r"partial file .*alexnet-standin.pth.part is kept"):
+        fetch_registered(record, progress=False)
+    assert not checkpoint_cache_dir(NAME).exists()
+    part = cache_dir() / "downloads" / "alexnet-standin.pth.part"
+    assert 0 < part.stat().st_size <= 5_000_000
+    assert not list(cache_dir().glob(f".{NAME}.convert.*"))
+
+
+def test_offline_mode_does_not_download(origin, standin, monkeypatch):
+    record = dataclasses.replace(
+        get_weights_record(NAME), originals=(_original(origin.url("/models/alexnet-standin.pth"), standin[0]),)
+    )
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    requests_before = len(origin.requests)
+    with pytest.raises(WeightsUnavailableError, match="offline mode is on"):
+        fetch_registered(record, progress=False)
+    assert len(origin.requests) == requests_before
+
+
+def test_unpublished_record_never_falls_back_to_random(monkeypatch):
+    record = dataclasses.replace(get_weights_record("imagenet"), originals=())
+    assert not record.hub.published
+    with pytest.raises(WeightsUnavailableError, match=r"(?s)'bvlc_imagenet1k' are not available.*never falls back"):
+        fetch_registered(record)
+
+
+def test_from_file_rejects_an_unknown_file(tmp_path):
+    path = tmp_path / "alexnet-owt-7be5be79.pth"
+    path.write_bytes(b"not the original")
+    with pytest.raises(ValueError, match=r"not a known original of 'torchvision_imagenet1k'.*7be5be79"):
+        fetch_from_file(get_weights_record(NAME), path)
+    assert path.exists()  # the user's file is never deleted
+    with pytest.raises(ValueError, match="No such file"):
+        fetch_from_file(get_weights_record(NAME), tmp_path / "missing.pth")
+
+
+def test_converter_availability():
+    assert converter_available("torchvision") and converter_available("onnx")
+    assert not converter_available("no-such-format")
