@@ -1,8 +1,8 @@
 """Choosing a `tf.distribute` strategy and scaling the batch and learning rate.
 
 - "none": the default (single-device) strategy.
-- "mirrored": `tf.distribute.MirroredStrategy` over the local GPUs (or the
-  logical devices configured before TensorFlow starts).
+- "mirrored": `tf.distribute.MirroredStrategy` over the local GPUs (without GPUs,
+  over the logical CPU devices configured before TensorFlow starts).
 - "multiworker": `tf.distribute.MultiWorkerMirroredStrategy`, configured from the
   `TF_CONFIG` environment variable (cluster + task), see docs/training.md.
 - "auto": "multiworker" if `TF_CONFIG` names more than one worker, "mirrored" if
@@ -67,6 +67,9 @@ def make_strategy(name: str = "auto"):
     if name == "none":
         return tf.distribute.get_strategy()
     if name == "mirrored":
+        if not tf.config.list_logical_devices("GPU") and len(tf.config.list_logical_devices("CPU")) > 1:
+            # No GPU but several logical CPUs (configured before TF started, e.g. in tests): mirror over them.
+            return tf.distribute.MirroredStrategy([d.name for d in tf.config.list_logical_devices("CPU")])
         return tf.distribute.MirroredStrategy()
     if tf_config_workers() < 1:
         raise ValueError(

@@ -31,6 +31,7 @@ Example (single device, tiny model):
 
 from __future__ import annotations
 
+import dataclasses
 import math
 import time
 from collections.abc import Callable
@@ -63,7 +64,6 @@ class CustomLoop:
         verbose: int = 1,
         is_chief: bool = True,
         log_fn: Callable[[int, dict], None] | None = None,
-        kill_after_steps: int | None = None,
     ):
         self.model, self.optimizer, self.strategy = model, optimizer, strategy
         self.checkpoint_every = checkpoint_every
@@ -77,7 +77,8 @@ class CustomLoop:
                 optimizer.build(model.trainable_variables)
             self.epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="epoch")
             self.step_in_epoch = tf.Variable(0, dtype=tf.int64, trainable=False, name="step_in_epoch")
-            self.schedule_state = tf.Variable("", dtype=tf.string, trainable=False, name="schedule_state")
+            # [learning_rate, best, wait, reductions, saved?]: numbers, as collectives carry no strings.
+            self.schedule_state = tf.Variable(tf.zeros(5, tf.float64), trainable=False, name="schedule_state")
         self.checkpoint = tf.train.Checkpoint(
             model=model,
             optimizer=optimizer,
@@ -99,18 +100,17 @@ class CustomLoop:
         if latest is None:
             return False
         self.checkpoint.restore(latest).assert_existing_objects_matched()
-        state = self.schedule_state.numpy().decode()
-        if state and self.schedule is not None:
-            import json
-
-            self.schedule = PlateauState.from_dict(json.loads(state))
+        lr, best, wait, reductions, saved = self.schedule_state.numpy().tolist()
+        if saved and self.schedule is not None:
+            self.schedule = dataclasses.replace(
+                self.schedule, learning_rate=lr, best=best, wait=int(wait), reductions=int(reductions)
+            )
         return True
 
     def save(self) -> None:
-        import json
-
         if self.schedule is not None:
-            self.schedule_state.assign(json.dumps(self.schedule.to_dict()))
+            s = self.schedule
+            self.schedule_state.assign([s.learning_rate, s.best, s.wait, s.reductions, 1.0])
         self.manager.save(checkpoint_number=self.optimizer.iterations)
 
     # -- steps -----------------------------------------------------------------------------------
@@ -180,7 +180,7 @@ class CustomLoop:
         """Train from the restored (or initial) epoch/step to `epochs`; returns one log dict per epoch.
 
         `dataset_fn(epoch)` returns that epoch's batches (global batch size, deterministic for a
-        given epoch). `kill_after_steps` (tests only) raises SystemExit(1) after that many steps.
+        given epoch). `kill_after_steps` (tests only) SIGKILLs this process after that many steps.
         """
         if self._train_step is None:
             self._build_steps(global_batch_size)
@@ -211,7 +211,7 @@ class CustomLoop:
                 if self.checkpoint_every and int(self.optimizer.iterations.numpy()) % self.checkpoint_every == 0:
                     self.save()
                 if kill_after_steps is not None and done >= kill_after_steps:
-                    raise SystemExit(1)
+                    sigkill_self()
             if totals is None:
                 raise ValueError(f"Epoch {epoch + 1} produced no batches. Received: an empty training dataset")
             logs = {k: totals[k] / totals["count"] for k in ("loss", "top1_error", "top5_error")}
@@ -233,6 +233,17 @@ class CustomLoop:
                 self.log_fn(epoch, logs)
             history.append(logs)
         return history
+
+
+KILL_ENV = "KERAS_ALEXNET_SIGKILL_AFTER_STEPS"
+
+
+def sigkill_self() -> None:
+    """Die at once, as a crashed or preempted machine would (used by the resume tests)."""
+    import os
+    import signal
+
+    os.kill(os.getpid(), signal.SIGKILL)
 
 
 def _data_sharded(dataset: tf.data.Dataset) -> tf.data.Dataset:

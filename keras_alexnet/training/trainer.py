@@ -29,6 +29,7 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -43,7 +44,7 @@ from keras_alexnet.models.variants import get_variant
 from keras_alexnet.training.callbacks import EpochModelSaver, NaNGuard, save_model_atomic
 from keras_alexnet.training.config import CONFIG_FILENAME, TrainConfig, save_json_atomic
 from keras_alexnet.training.distribute import is_chief, is_multi_worker, make_strategy, scaled_learning_rate
-from keras_alexnet.training.loop import CustomLoop
+from keras_alexnet.training.loop import KILL_ENV, CustomLoop, sigkill_self
 from keras_alexnet.training.metrics import top_k_metrics
 from keras_alexnet.training.model import build_training_model
 from keras_alexnet.training.optimizer import PaperSGD
@@ -233,6 +234,8 @@ def _run_fit(model, optimizer, config, train_source, val_ds, data_kwargs, schedu
         ),
         EpochModelSaver(run_dir / MODEL_FILENAME),
     ]
+    if _kill_after_steps():
+        callbacks.append(_SigkillAfterSteps(_kill_after_steps()))
     if config.epochs <= start_epoch:
         return []
     keras_history = model.fit(
@@ -274,17 +277,31 @@ def _run_custom(
     def dataset_fn(epoch: int):
         return make_train_dataset(train_source, epoch=epoch, **data_kwargs)
 
-    import os
-
-    kill = os.environ.get("KERAS_ALEXNET_TEST_KILL_AFTER_STEPS")
     return loop.fit(
         dataset_fn,
         config.epochs,
         data_kwargs["batch_size"],
         validation_data=val_ds,
         steps_per_epoch=steps_per_epoch,
-        kill_after_steps=int(kill) if kill else None,
+        kill_after_steps=_kill_after_steps(),
     )
+
+
+def _kill_after_steps() -> int | None:
+    """Test hook: `KERAS_ALEXNET_SIGKILL_AFTER_STEPS=N` makes the process SIGKILL itself after N steps."""
+    value = os.environ.get(KILL_ENV)
+    return int(value) if value else None
+
+
+class _SigkillAfterSteps(keras.callbacks.Callback):
+    def __init__(self, steps: int):
+        super().__init__()
+        self.steps, self.done = steps, 0
+
+    def on_train_batch_end(self, batch, logs=None):
+        self.done += 1
+        if self.done >= self.steps:
+            sigkill_self()
 
 
 def _epoch_logger(run_dir: Path, append: bool):
