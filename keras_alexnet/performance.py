@@ -25,9 +25,14 @@ from __future__ import annotations
 import argparse
 import contextlib
 from collections.abc import Callable, Iterator
+from typing import TYPE_CHECKING
 
-import keras
 import numpy as np
+
+if TYPE_CHECKING:
+    import keras
+
+# Keras is imported inside the functions, so that the CLI can use `add_dtype_argument` without loading TensorFlow.
 
 #: Dtype policy names accepted by `AlexNet(dtype=...)` and the CLI's `--dtype`.
 DTYPE_CHOICES = ("float32", "mixed_bfloat16", "bfloat16", "mixed_float16", "float16")
@@ -35,6 +40,8 @@ DTYPE_CHOICES = ("float32", "mixed_bfloat16", "bfloat16", "mixed_float16", "floa
 
 def resolve_dtype_policy(dtype) -> keras.DTypePolicy:
     """Return the Keras `DTypePolicy` for a policy name (or policy), with a helpful error."""
+    import keras
+
     if isinstance(dtype, keras.DTypePolicy):
         return dtype
     if not isinstance(dtype, str) or dtype not in DTYPE_CHOICES:
@@ -58,6 +65,8 @@ def dtype_policy_scope(dtype) -> Iterator[keras.DTypePolicy]:
     >>> layer.compute_dtype, keras.config.dtype_policy().name
     ('bfloat16', 'float32')
     """
+    import keras
+
     policy = resolve_dtype_policy(dtype)
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(policy)
@@ -74,6 +83,8 @@ def output_layer_dtype() -> str | None:
     the Keras mixed-precision guide recommends; None (the global policy)
     otherwise.
     """
+    import keras
+
     return "float32" if keras.config.dtype_policy().compute_dtype in ("bfloat16", "float16") else None
 
 
@@ -125,6 +136,8 @@ def compiled_predict(
             docstring); kept as an option for other hardware.
         training: run dropout (for timing a training-mode forward pass).
     """
+    import keras
+
     if keras.backend.backend() != "tensorflow":
         raise ValueError(
             "compiled_predict needs the TensorFlow backend; with other backends use model.predict. "

@@ -1,0 +1,90 @@
+"""`keras-alexnet export`: write a TF SavedModel, ONNX or LiteRT file for serving, checked against Keras."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from keras_alexnet.performance import add_dtype_argument
+
+FORMAT_CHOICES = ("saved_model", "onnx", "litert")
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "export",
+        help="export AlexNet as a TF SavedModel, ONNX or LiteRT model (predictions checked against Keras)",
+        description="Export AlexNet for serving with Keras' model.export, then load the artifact in its own "
+        "runtime (TensorFlow, ONNX Runtime, LiteRT) and check that it predicts what the Keras model predicts. "
+        "The artifact only replaces OUTPUT once it passed. ONNX needs tf2onnx and LiteRT ai-edge-litert: "
+        'pip install "keras-alexnet[export]".',
+    )
+    parser.add_argument("output", help="output directory (saved_model) or file (.onnx / .tflite added if missing)")
+    parser.add_argument("--format", choices=FORMAT_CHOICES, default="saved_model", help="default: saved_model")
+    parser.add_argument(
+        "--weights",
+        default="imagenet",
+        help="'imagenet' (default), a registered name, hf://org/repo, a checkpoint directory, a .weights.h5 or "
+        ".keras file, or 'none' for random weights",
+    )
+    parser.add_argument("--variant", default=None, help="original or torchvision (default: the weights' variant)")
+    parser.add_argument("--no-top", action="store_true", help="export the feature extractor (include_top=False)")
+    parser.add_argument(
+        "--input-size", type=int, default=None, help="square input side with --no-top (default: the variant's)"
+    )
+    parser.add_argument(
+        "--batch-size",
+        type=int,
+        default=None,
+        help="fixed batch dimension (default: any batch for saved_model/onnx, 1 for litert)",
+    )
+    parser.add_argument("--atol", type=float, default=1e-4, help="tolerance of the parity check (default 1e-4)")
+    parser.add_argument("--no-verify", action="store_true", help="skip the parity check")
+    parser.add_argument("--no-overwrite", action="store_true", help="fail if OUTPUT exists")
+    add_dtype_argument(parser)
+    parser.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    import keras_alexnet
+    from keras_alexnet.export import export_model
+    from keras_alexnet.models.variants import get_variant
+
+    weights = None if args.weights.lower() == "none" else args.weights
+    input_shape = None
+    if args.input_size is not None:
+        if not args.no_top:
+            raise ValueError(
+                "--input-size needs --no-top (with the classifier the input is the variant's fixed size). "
+                f"Received: --input-size {args.input_size}"
+            )
+        input_shape = (args.input_size, args.input_size, 3)
+    elif args.no_top:
+        size = get_variant(args.variant or "original").default_size if weights is None else None
+        input_shape = (size, size, 3) if size else None
+    model = keras_alexnet.AlexNet(
+        include_top=not args.no_top,
+        weights=weights,
+        variant=args.variant,
+        input_shape=input_shape,
+        dtype=args.dtype,
+    )
+    if args.no_top and input_shape is None:  # the weights' variant decides the size: rebuild at it
+        size = keras_alexnet.network_record(model).input_size
+        model = keras_alexnet.AlexNet(
+            include_top=False, weights=weights, variant=args.variant, input_shape=(size, size, 3), dtype=args.dtype
+        )
+    if weights is None:
+        print("warning: --weights none: exporting random weights", file=sys.stderr)
+    path = export_model(
+        model,
+        args.output,
+        args.format,
+        batch_size=args.batch_size,
+        verify=not args.no_verify,
+        atol=args.atol,
+        overwrite=not args.no_overwrite,
+    )
+    checked = "not checked (--no-verify)" if args.no_verify else f"predictions match Keras within {args.atol}"
+    print(f"wrote {path} ({args.format}; {checked})")
+    return 0

@@ -1,0 +1,200 @@
+"""Export an AlexNet for serving (TF SavedModel, ONNX, LiteRT), checked against the Keras model.
+
+`export_model` wraps Keras' `model.export` and then loads the artifact in its
+own runtime (TensorFlow, ONNX Runtime, the LiteRT interpreter) and compares
+its predictions with the Keras model's on the same input; the artifact is
+written to a temporary sibling first and only renamed into place once it
+passed, so a failed or partial export never replaces a good one.
+
+Formats and what they need (`pip install "keras-alexnet[export]"`):
+
+- "saved_model": a TensorFlow SavedModel directory with a `serve` endpoint;
+- "onnx": a `.onnx` file (needs `tf2onnx`; float32 models only, ONNX Runtime
+  to verify);
+- "litert": a `.tflite` flatbuffer (TensorFlow's converter; verified with
+  `ai-edge-litert`'s interpreter, or `tf.lite.Interpreter` without it). The
+  batch size is fixed (`batch_size`, default 1).
+
+Example:
+
+>>> import tempfile, keras_alexnet
+>>> from keras_alexnet.export import export_model
+>>> model = keras_alexnet.AlexNet(include_top=False, input_shape=(67, 67, 3))
+>>> path = export_model(model, tempfile.mkdtemp() + "/alexnet", "saved_model")
+>>> path.name
+'alexnet'
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+
+import keras
+import numpy as np
+
+#: Our format names -> Keras' `model.export` format names.
+FORMATS = {"saved_model": "tf_saved_model", "onnx": "onnx", "litert": "litert"}
+#: The file suffix each format gets when the path has none ("" for a directory).
+SUFFIXES = {"saved_model": "", "onnx": ".onnx", "litert": ".tflite"}
+
+
+def _check_format(format: str) -> str:
+    if format not in FORMATS:
+        raise ValueError(f"`format` must be one of {sorted(FORMATS)}. Received: format={format!r}")
+    return format
+
+
+def default_path(path: str | os.PathLike, format: str) -> Path:
+    """`path` with the format's suffix added when it has none (`model` -> `model.onnx`)."""
+    path = Path(path)
+    suffix = SUFFIXES[_check_format(format)]
+    return path.with_suffix(suffix) if suffix and not path.suffix else path
+
+
+def _input_shape(model: keras.Model, batch_size: int | None) -> tuple:
+    shape = tuple(model.inputs[0].shape[1:])
+    if any(s is None for s in shape):
+        raise ValueError(
+            "Exporting needs a model with a fixed input size; build it with `input_shape=(227, 227, 3)` "
+            f"(or the size you will serve). Received: a model with input shape {(None, *shape)}"
+        )
+    return (batch_size, *shape)
+
+
+def _check_dtype(model: keras.Model, format: str) -> None:
+    compute_dtypes = {layer.compute_dtype for layer in model.layers if hasattr(layer, "compute_dtype")}
+    if format == "onnx" and compute_dtypes - {"float32"}:
+        raise ValueError(
+            "ONNX export (tf2onnx) supports float32 models only; build the model with dtype=None or 'float32' "
+            f"(ONNX Runtime has its own float16/int8 tooling). Received: a model computing in {sorted(compute_dtypes)}"
+        )
+
+
+def sample_batch(model: keras.Model, batch_size: int = 2, seed: int = 0) -> np.ndarray:
+    """A deterministic float32 batch in the range of preprocessed images, shaped for `model`."""
+    shape = _input_shape(model, batch_size)
+    rng = np.random.default_rng(seed)
+    return (rng.uniform(0.0, 255.0, shape) - 117.0).astype("float32")
+
+
+def export_model(
+    model: keras.Model,
+    path: str | os.PathLike,
+    format: str = "saved_model",
+    *,
+    batch_size: int | None = None,
+    verify: bool = True,
+    atol: float = 1e-4,
+    overwrite: bool = True,
+    verbose: bool = False,
+) -> Path:
+    """Export `model` to `path` in `format` and check the artifact's predictions against Keras'.
+
+    Args:
+        model: a built Keras model with one fixed-size input.
+        path: the output directory ("saved_model") or file ("onnx", "litert";
+            the suffix is added when missing).
+        format: "saved_model", "onnx" or "litert".
+        batch_size: the exported batch dimension; None (any batch) for
+            SavedModel and ONNX, 1 for LiteRT when None.
+        verify: run the artifact on a sample batch and compare with the model.
+        atol: largest allowed absolute difference of the outputs.
+        overwrite: replace an existing artifact at `path`.
+        verbose: let Keras / the converters print their progress.
+
+    Returns:
+        The path written.
+    """
+    import tensorflow as tf
+
+    _check_format(format)
+    if batch_size is not None and (not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1):
+        raise ValueError(f"`batch_size` must be a positive integer or None. Received: batch_size={batch_size!r}")
+    if format == "litert" and batch_size is None:
+        batch_size = 1
+    _check_dtype(model, format)
+    shape = _input_shape(model, batch_size)
+    path = default_path(path, format)
+    if path.exists() and not overwrite:
+        raise ValueError(f"{path} exists; pass overwrite=True (or --overwrite) to replace it. Received: {path}")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    staging_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
+    staging = staging_dir / path.name
+    try:
+        signature = [tf.TensorSpec(shape, tf.float32, name="input")]
+        model.export(str(staging), format=FORMATS[format], input_signature=signature, verbose=verbose)
+        if verify:
+            verify_export(model, staging, format, batch_size=batch_size or 2, atol=atol)
+        if path.is_dir() and not path.is_symlink():
+            shutil.rmtree(path)
+        elif path.exists():
+            path.unlink()
+        os.replace(staging, path)
+    finally:
+        shutil.rmtree(staging_dir, ignore_errors=True)
+    return path
+
+
+def load_exported(path: str | os.PathLike, format: str) -> Callable[[np.ndarray], np.ndarray]:
+    """A NumPy-in, NumPy-out predict function for an exported artifact, run in the format's own runtime."""
+    path = Path(path)
+    _check_format(format)
+    if not path.exists():
+        raise FileNotFoundError(f"No exported model at {path}")
+    if format == "saved_model":
+        import tensorflow as tf
+
+        artifact = tf.saved_model.load(str(path))
+        return lambda x: np.asarray(artifact.serve(tf.constant(x, tf.float32)))
+    if format == "onnx":
+        import onnxruntime as ort
+
+        session = ort.InferenceSession(str(path), providers=["CPUExecutionProvider"])
+        name = session.get_inputs()[0].name
+        return lambda x: session.run(None, {name: np.asarray(x, "float32")})[0]
+    try:
+        from ai_edge_litert.interpreter import Interpreter
+    except ImportError:  # pragma: no cover - TensorFlow's own interpreter (deprecated) as a fallback
+        import tensorflow as tf
+
+        Interpreter = tf.lite.Interpreter
+    interpreter = Interpreter(model_path=str(path))
+    interpreter.allocate_tensors()
+    input_detail = interpreter.get_input_details()[0]
+    output_detail = interpreter.get_output_details()[0]
+
+    def predict(x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, "float32")
+        if tuple(x.shape) != tuple(input_detail["shape"]):
+            interpreter.resize_tensor_input(input_detail["index"], x.shape)
+            interpreter.allocate_tensors()
+        interpreter.set_tensor(input_detail["index"], x)
+        interpreter.invoke()
+        return np.array(interpreter.get_tensor(output_detail["index"]))
+
+    return predict
+
+
+def verify_export(
+    model: keras.Model, path: str | os.PathLike, format: str, *, batch_size: int = 2, atol: float = 1e-4
+) -> float:
+    """Max absolute difference between `model` and the artifact on a sample batch; raises if above `atol`."""
+    x = sample_batch(model, batch_size)
+    expected = np.asarray(model(x, training=False), "float32")
+    actual = load_exported(path, format)(x)
+    if actual.shape != expected.shape:
+        raise RuntimeError(
+            f"The exported {format} model returns shape {actual.shape}, the Keras model {expected.shape}"
+        )
+    diff = float(np.max(np.abs(actual - expected)))
+    same_top1 = expected.ndim != 2 or np.array_equal(actual.argmax(-1), expected.argmax(-1))
+    if diff > atol or not same_top1:
+        raise RuntimeError(
+            f"The exported {format} model disagrees with the Keras model: max |diff| = {diff:.3g} "
+            f"(tolerance {atol}); the artifact was not written"
+        )
+    return diff

@@ -1,0 +1,91 @@
+"""Export to SavedModel / ONNX / LiteRT: each artifact, run in its own runtime, predicts what Keras predicts."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+import keras_alexnet
+from keras_alexnet.export import default_path, export_model, load_exported, sample_batch
+
+pytest.importorskip("tf2onnx")
+pytest.importorskip("onnxruntime")
+
+
+@pytest.fixture(scope="module")
+def small_model():
+    """The 'original' feature extractor (LRN + two-tower convs) at its minimum input size: small and fast."""
+    return keras_alexnet.AlexNet(include_top=False, input_shape=(67, 67, 3), pooling="avg")
+
+
+@pytest.mark.parametrize("format", ["saved_model", "onnx", "litert"])
+def test_export_round_trip(small_model, tmp_path, format):
+    path = export_model(small_model, tmp_path / "alexnet", format)
+    assert path == default_path(tmp_path / "alexnet", format) and path.exists()
+    x = sample_batch(small_model, 1 if format == "litert" else 3, seed=5)
+    expected = np.asarray(small_model(x))
+    actual = load_exported(path, format)(x)
+    assert actual.shape == expected.shape == (x.shape[0], 256)
+    np.testing.assert_allclose(actual, expected, atol=1e-4, rtol=1e-4)
+    assert np.abs(expected).max() > 1e-2  # the comparison is not between two all-zero outputs
+    # No staging folders are left next to the artifact.
+    assert [p.name for p in tmp_path.iterdir()] == [path.name]
+
+
+def test_failed_check_keeps_the_previous_artifact(small_model, tmp_path, monkeypatch):
+    path = export_model(small_model, tmp_path / "alexnet.onnx", "onnx")
+    before = path.read_bytes()
+
+    import keras_alexnet.export as export_module
+
+    monkeypatch.setattr(export_module, "load_exported", lambda p, f: lambda x: np.zeros((x.shape[0], 256), "float32"))
+    with pytest.raises(RuntimeError, match="disagrees with the Keras model"):
+        export_model(small_model, path, "onnx")
+    assert path.read_bytes() == before
+    assert [p.name for p in tmp_path.iterdir()] == ["alexnet.onnx"]
+
+
+def test_bad_arguments(small_model, tmp_path):
+    with pytest.raises(ValueError, match="Received: format='tflite'"):
+        export_model(small_model, tmp_path / "m", "tflite")
+    with pytest.raises(ValueError, match="fixed input size"):
+        export_model(keras_alexnet.AlexNet(include_top=False), tmp_path / "m", "onnx")
+    with pytest.raises(ValueError, match="float32 models only"):
+        export_model(keras_alexnet.AlexNet(include_top=False, input_shape=(67, 67, 3), dtype="mixed_bfloat16"),
+                     tmp_path / "m", "onnx")  # fmt: skip
+    path = export_model(small_model, tmp_path / "m", "saved_model", verify=False)
+    with pytest.raises(ValueError, match="overwrite"):
+        export_model(small_model, path, "saved_model", overwrite=False)
+
+
+def test_cli_export(tmp_path, capsys):
+    from keras_alexnet.cli.main import main
+
+    out = tmp_path / "features"
+    argv = ["export", str(out), "--format", "onnx", "--weights", "none", "--no-top", "--input-size", "67"]
+    assert main(argv) == 0
+    assert "predictions match Keras" in capsys.readouterr().out
+    assert (tmp_path / "features.onnx").is_file()
+    assert main(["export", str(out), "--format", "onnx", "--weights", "none", "--input-size", "67"]) == 1
+    assert "--input-size needs --no-top" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_onnx_export_of_the_full_network_matches_the_bvlc_reference_graph(tmp_path):
+    """The exported ONNX model and an independent BVLC-like ONNX graph with the same weights agree in ORT."""
+    from benchmarks import peers
+    from keras_alexnet.convert.reference_models import build_bvlc_like_onnx
+
+    weights = peers.bvlc_weights(seed=3)
+    model = peers.keras_model(weights)
+    path = export_model(model, tmp_path / "alexnet", "onnx", atol=1e-5)
+    x = peers.sample_input(2, seed=4)
+    exported = load_exported(path, "onnx")(x)
+
+    import onnxruntime as ort
+
+    graph = build_bvlc_like_onnx(weights).SerializeToString()
+    reference = ort.InferenceSession(graph, providers=["CPUExecutionProvider"])
+    expected = reference.run(None, {"data_0": peers.to_nchw(x)})[0]
+    np.testing.assert_allclose(exported, expected, atol=1e-5)
+    np.testing.assert_array_equal(exported.argmax(-1), expected.argmax(-1))
