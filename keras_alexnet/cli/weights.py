@@ -1,0 +1,89 @@
+"""`keras-alexnet weights`: list the registered checkpoints; `weights fetch NAME` gets one ahead of time.
+
+    keras-alexnet weights                      # table of the registry
+    keras-alexnet weights --json               # every field, as JSON
+    keras-alexnet weights --markdown           # the table of README.md / docs/weights.md
+    keras-alexnet weights fetch imagenet       # cache -> pinned Hub copy -> download + convert an original
+    keras-alexnet weights fetch torchvision_imagenet1k --from alexnet-owt-7be5be79.pth   # no internet
+
+Example:
+
+>>> from keras_alexnet.cli.main import build_parser
+>>> args = build_parser().parse_args(["weights", "fetch", "imagenet", "--from", "bvlcalexnet-12.onnx"])
+>>> args.name, args.from_file
+('imagenet', 'bvlcalexnet-12.onnx')
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+
+
+def register(subparsers) -> None:
+    parser = subparsers.add_parser(
+        "weights",
+        help="list the registered pretrained weights, or fetch one (`weights fetch NAME`)",
+        description=(
+            "List the registered pretrained checkpoints (variant, input, parameters, MACs, accuracy reported by "
+            "the source, license, Hub location), or fetch one into the local cache ahead of time."
+        ),
+    )
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help="print every field of every record as JSON")
+    output.add_argument("--markdown", action="store_true", help="print the markdown table (README, docs)")
+    parser.add_argument(
+        "--hub-org", default=None, help="Hub organisation of the repos (default: $KERAS_ALEXNET_HUB_ORG)"
+    )
+    parser.set_defaults(func=run_list)
+    actions = parser.add_subparsers(dest="weights_command", metavar="ACTION")
+    fetch = actions.add_parser(
+        "fetch",
+        help="put a registered checkpoint into the local cache (download and convert if needed)",
+        description=(
+            "Fetch the registered weights NAME into the local cache: the pinned Hub copy when published, else "
+            "the public original (download with resume, checksum, conversion). With --from FILE, convert an "
+            "original you already downloaded (its checksum must match the registry), without network."
+        ),
+    )
+    fetch.add_argument("name", help="a registered weights name or alias (see `keras-alexnet weights`)")
+    fetch.add_argument("--from", dest="from_file", default=None, help="an original file you already have")
+    fetch.add_argument("--hub-org", default=None, help="Hub organisation (default: $KERAS_ALEXNET_HUB_ORG)")
+    fetch.add_argument("--keep-original", action="store_true", help="keep the downloaded original in the cache")
+    fetch.add_argument("--no-progress", action="store_true", help="no progress bar")
+    fetch.set_defaults(func=run_fetch)
+
+
+def run_list(args: argparse.Namespace) -> int:
+    from keras_alexnet.weights.registry import list_weights
+    from keras_alexnet.weights.tables import weights_markdown_table, weights_text_table
+
+    if args.json:
+        print(json.dumps([record.to_dict(args.hub_org) for record in list_weights()], indent=2))
+    elif args.markdown:
+        print(weights_markdown_table(hub_org=args.hub_org))
+    else:
+        print(weights_text_table(hub_org=args.hub_org))
+        published = [r.name for r in list_weights() if r.hub.published]
+        print(
+            "\nPublished on the Hub: "
+            + (", ".join(published) if published else "none yet")
+            + ". Unpublished weights are converted from their public original on first use "
+            "(`keras-alexnet weights fetch NAME`)."
+        )
+    return 0
+
+
+def run_fetch(args: argparse.Namespace) -> int:
+    from keras_alexnet.weights.fetch import fetch_from_file, fetch_registered
+    from keras_alexnet.weights.registry import get_weights_record
+
+    record = get_weights_record(args.name)
+    if args.from_file:
+        resolved = fetch_from_file(record, args.from_file)
+    else:
+        resolved = fetch_registered(
+            record, hub_org=args.hub_org, progress=not args.no_progress, keep_original=args.keep_original
+        )
+    print(f"{record.name}: {resolved.description}")
+    return 0
