@@ -49,16 +49,21 @@ def run(args: argparse.Namespace) -> int:
 
     from keras_alexnet.convert import UnverifiedOriginalWarning, convert
 
-    logging.getLogger("keras_alexnet.convert").setLevel(logging.ERROR)
-    with warnings.catch_warnings():
-        # The verdict is part of the summary line; do not print it twice.
-        warnings.simplefilter("ignore", UnverifiedOriginalWarning)
-        result = convert(
-            args.src,
-            args.output,
-            source_format=args.source_format,
-            record=args.name,
-            verify_checksum=not args.no_verify,
-        )
+    # The verdict is part of the summary line; do not print it twice (warning and log line).
+    logger = logging.getLogger("keras_alexnet.convert")
+    level = logger.level
+    logger.setLevel(logging.ERROR)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", UnverifiedOriginalWarning)
+            result = convert(
+                args.src,
+                args.output,
+                source_format=args.source_format,
+                record=args.name,
+                verify_checksum=not args.no_verify,
+            )
+    finally:
+        logger.setLevel(level)
     print(result.summary())
     return 0

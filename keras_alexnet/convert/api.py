@@ -117,6 +117,12 @@ def convert(
         )
     source_format = detect_format(path, source_format)
     record = get_weights_record(record) if isinstance(record, str) else record
+    if record is not None and source_format not in {o.format for o in record.originals}:
+        formats = sorted({o.format for o in record.originals})
+        raise ValueError(
+            f"{record.name!r} is converted from {formats} originals, not from {source_format}. Pass the record "
+            f"this file is the original of, or none. Received: record={record.name!r}, format={source_format!r}"
+        )
     report = check_original(path, source_format, record) if verify_checksum else None
     if report is not None and report.verdict != "verified":
         logger.warning(report.message)

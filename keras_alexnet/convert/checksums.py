@@ -26,10 +26,10 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import os
 from pathlib import Path
 
+from keras_alexnet.weights.checksums import checksum_matches, file_digests
 from keras_alexnet.weights.registry import Original, WeightsRecord, list_weights
 
 VERDICTS = ("verified", "mismatch", "unknown")
@@ -79,29 +79,13 @@ class ChecksumReport:
         )
 
 
-def file_digests(path: str | os.PathLike, chunk_size: int = 1 << 22) -> tuple[str, str, int]:
-    """(sha256, sha1, size in bytes) of a file, read once in chunks."""
-    sha256, sha1, size = hashlib.sha256(), hashlib.sha1(), 0
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(chunk_size), b""):
-            sha256.update(chunk)
-            sha1.update(chunk)
-            size += len(chunk)
-    return sha256.hexdigest(), sha1.hexdigest(), size
-
-
 def matches(original: Original, sha256: str, sha1: str, size: int) -> bool:
-    """True if the digests match every checksum `original` records (and at least one is recorded)."""
-    checks = []
-    if original.sha256:
-        checks.append(sha256 == original.sha256.lower())
-    if original.sha1:
-        checks.append(sha1 == original.sha1.lower())
-    if original.sha256_prefix:
-        checks.append(sha256.startswith(original.sha256_prefix.lower()))
-    if original.size is not None and checks:
-        checks.append(size == original.size)
-    return bool(checks) and all(checks)
+    """True if the digests match every checksum `original` records (at least one), and its size if recorded."""
+    if not (original.sha256 or original.sha1 or original.sha256_prefix):
+        return False
+    if original.size is not None and size != original.size:
+        return False
+    return checksum_matches({"sha256": sha256, "sha1": sha1}, original)
 
 
 def check_original(
@@ -109,7 +93,8 @@ def check_original(
 ) -> ChecksumReport:
     """Compare `path` with the originals of `record` (default: every registered record) of `source_format`."""
     path = Path(path)
-    sha256, sha1, size = file_digests(path)
+    digests = file_digests(path)
+    sha256, sha1, size = digests["sha256"], digests["sha1"], path.stat().st_size
     records = [record] if record is not None else list_weights()
     candidates = [(r, o) for r in records for o in r.originals if source_format is None or o.format == source_format]
     report = dict(path=path, size=size, sha256=sha256, sha1=sha1)

@@ -51,13 +51,13 @@ def random_bvlc_weights(seed: int = 0, classes: int = 1000) -> dict[str, np.ndar
     weights: dict[str, np.ndarray] = {}
     for name, out, fan_in_c, k, *_ in BVLC_CONVS:
         fan_in = fan_in_c * k * k
-        weights[f"{name}_w"] = rng.normal(0, np.sqrt(2.0 / fan_in), (out, fan_in_c, k, k)).astype("float32")
-        weights[f"{name}_b"] = rng.normal(0, 0.1, (out,)).astype("float32")
+        weights[f"{name}_w"] = rng.standard_normal((out, fan_in_c, k, k), np.float32) * np.float32(np.sqrt(2 / fan_in))
+        weights[f"{name}_b"] = rng.standard_normal((out,), np.float32) * np.float32(0.1)
     for name, out, fan_in in BVLC_DENSES:
         out = classes if name == "fc8" else out
         scale = np.sqrt(1.0 / fan_in) * (0.1 if name == "fc8" else 1.0)
-        weights[f"{name}_w"] = rng.normal(0, scale, (out, fan_in)).astype("float32")
-        weights[f"{name}_b"] = rng.normal(0, 0.1, (out,)).astype("float32")
+        weights[f"{name}_w"] = rng.standard_normal((out, fan_in), np.float32) * np.float32(scale)
+        weights[f"{name}_b"] = rng.standard_normal((out,), np.float32) * np.float32(0.1)
     return weights
 
 

@@ -1,0 +1,140 @@
+"""BVLC-like ONNX graph -> convert_file -> Keras, against ONNX Runtime on real images."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from conftest import max_abs_err, small_bvlc_weights
+
+onnx = pytest.importorskip("onnx")
+ort = pytest.importorskip("onnxruntime")
+
+
+def _run_ort(model, batch_nhwc: np.ndarray, size: int = 227) -> tuple[np.ndarray, np.ndarray]:
+    """Probabilities and logits from ONNX Runtime, one image at a time, with the input declared at `size`."""
+    model = onnx.ModelProto.FromString(model.SerializeToString())
+    dims = model.graph.input[0].type.tensor_type.shape.dim
+    dims[2].dim_value = dims[3].dim_value = size
+    session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+    outputs = [session.run(["prob_1", "fc8_1"], {"data_0": x[None].transpose(0, 3, 1, 2).copy()}) for x in batch_nhwc]
+    return np.concatenate([o[0] for o in outputs]), np.concatenate([o[1] for o in outputs])
+
+
+@pytest.mark.slow
+def test_zoo_like_graph_converts_and_matches_onnxruntime(tmp_path, caffe_batch, caplog):
+    """Declared 224x224 and batch 1, as in the zoo file; named like the original but different -> warning."""
+    import keras_alexnet
+    from keras_alexnet.convert import UnverifiedOriginalWarning, convert_file
+    from keras_alexnet.convert.reference_models import build_bvlc_like_onnx, random_bvlc_weights
+    from keras_alexnet.models.variants import CAFFE_LRN
+
+    graph = build_bvlc_like_onnx(random_bvlc_weights(seed=2), input_size=224, batch_size=1, logits_output=True)
+    src = tmp_path / "bvlcalexnet-12.onnx"
+    onnx.save(graph, src)
+    with pytest.warns(UnverifiedOriginalWarning, match="named like the known original of 'bvlc_imagenet1k'"):
+        out = convert_file(src, tmp_path / "ckpt")
+    assert [r.levelname for r in caplog.records if r.name == "keras_alexnet.convert"] == ["WARNING"]
+    record = json.loads((out / "keras_alexnet.json").read_text())
+    assert record["variant"] == "original" and record["preprocessing"] == "caffe" and record["channel_order"] == "BGR"
+    assert record["lrn"] == CAFFE_LRN.to_dict()
+
+    expected_probs, expected_logits = _run_ort(graph, caffe_batch)
+    logits = keras_alexnet.AlexNet(weights=out, classifier_activation=None).predict(caffe_batch, verbose=0)
+    probs = keras_alexnet.AlexNet(weights=out).predict(caffe_batch, verbose=0)
+    assert np.std(expected_logits) > 0.5 and expected_probs.max() > 0.01
+    assert max_abs_err(logits, expected_logits) <= 1e-4
+    assert max_abs_err(probs, expected_probs) <= 1e-5
+
+
+def _tiny_graph():
+    """The BVLC-like graph with placeholder weights (conv1's real shape only): for structure errors, fast."""
+    from keras_alexnet.convert.reference_models import BVLC_CONVS, BVLC_DENSES, build_bvlc_like_onnx
+
+    weights = {f"{name}_{p}": np.zeros((1,), "float32") for name, *_ in (*BVLC_CONVS, *BVLC_DENSES) for p in "wb"}
+    weights["conv1_w"] = np.zeros((96, 3, 11, 11), "float32")
+    return build_bvlc_like_onnx(weights)
+
+
+def _without_conv4(graph):
+    """The graph with conv4 and its ReLU cut out: four convolutions."""
+    graph = onnx.ModelProto.FromString(graph.SerializeToString())
+    nodes = list(graph.graph.node)
+    keep = [n for n in nodes if n.output[0] not in ("conv4_1", "conv4_2")]
+    for node in keep:
+        node.input[:] = ["conv3_2" if name == "conv4_2" else name for name in node.input]
+    del graph.graph.node[:]
+    graph.graph.node.extend(keep)
+    return graph
+
+
+def test_four_convolutions_are_refused():
+    from keras_alexnet.convert.onnx_converter import keras_model_from_onnx
+
+    with pytest.raises(
+        ValueError, match=r"not have the structure of the 'original' AlexNet.*position 12 \(node 'pool5_1'"
+    ):
+        keras_model_from_onnx(_without_conv4(_tiny_graph()))
+
+
+def test_wrong_group_is_refused():
+    from keras_alexnet.convert.onnx_converter import keras_model_from_onnx
+
+    graph = _tiny_graph()
+    conv2 = [n for n in graph.graph.node if n.op_type == "Conv"][1]
+    next(a for a in conv2.attribute if a.name == "group").i = 1
+    with pytest.raises(ValueError, match=r"convolution 2 \(conv2\) has .*'groups': 1.*'groups': 2"):
+        keras_model_from_onnx(graph)
+
+
+def test_branching_graph_is_refused():
+    from onnx import helper
+
+    from keras_alexnet.convert.onnx_converter import keras_model_from_onnx
+
+    graph = _tiny_graph()
+    graph.graph.node.append(helper.make_node("Relu", ["conv1_1"], ["side_branch"]))
+    with pytest.raises(ValueError, match="tensor 'conv1_1' feeds 2 nodes"):
+        keras_model_from_onnx(graph)
+
+
+def test_flatten_node_and_names_do_not_matter():
+    """A Flatten instead of the Reshape, and every tensor renamed: same weights in the same places."""
+    from keras_alexnet.convert.assemble import chw_rows_to_hwc
+    from keras_alexnet.convert.onnx_converter import source_weights_from_onnx
+    from keras_alexnet.convert.reference_models import build_bvlc_like_onnx
+
+    weights = small_bvlc_weights(seed=3)
+    graph = build_bvlc_like_onnx(weights, flatten="flatten")
+    renames = {t.name: f"t{i}" for i, t in enumerate(graph.graph.initializer)}
+    for tensor in graph.graph.initializer:
+        tensor.name = renames[tensor.name]
+    for node in graph.graph.node:
+        node.input[:] = [renames.get(name, name) for name in node.input]
+    source = source_weights_from_onnx(graph)
+    for (kernel, bias), name in zip(source.convs, ["conv1", "conv2", "conv3", "conv4", "conv5"], strict=True):
+        np.testing.assert_array_equal(kernel, weights[f"{name}_w"])
+        np.testing.assert_array_equal(bias, weights[f"{name}_b"])
+    np.testing.assert_array_equal(source.denses[0][0], weights["fc6_w"])
+    # fc6's rows: Keras row (h, w, c) is the original's row c*36 + h*6 + w.
+    reordered = chw_rows_to_hwc(weights["fc6_w"].T, 256, 6, 6)
+    np.testing.assert_array_equal(reordered[(2 * 6 + 3) * 256 + 5], weights["fc6_w"][:, 5 * 36 + 2 * 6 + 3])
+
+
+def test_error_paths(tmp_path):
+    from keras_alexnet.convert import convert_file
+
+    with pytest.raises(ValueError, match="does not exist.*Received: src="):
+        convert_file(tmp_path / "missing.onnx", tmp_path / "out")
+    unknown = tmp_path / "weights.bin"
+    unknown.write_bytes(b"\0" * 16)
+    with pytest.raises(ValueError, match=r"Cannot tell the format of weights.bin.*Received"):
+        convert_file(unknown, tmp_path / "out")
+    with pytest.raises(ValueError, match=r"Unknown source format.*Received: 'tensorflow'"):
+        convert_file(unknown, tmp_path / "out", source_format="tensorflow")
+    garbage = tmp_path / "garbage.onnx"
+    garbage.write_bytes(b"this is not protobuf \xff\xff\xff")
+    with pytest.raises(ValueError, match="not a readable ONNX model"), pytest.warns(UserWarning):
+        convert_file(garbage, tmp_path / "out")
+    assert not (tmp_path / "out").exists()
