@@ -245,6 +245,7 @@ def _run_fit(model, optimizer, config, train_source, val_ds, data_kwargs, schedu
         validation_data=val_ds,
         callbacks=callbacks,
         verbose=config.verbose,
+        shuffle=False,  # the dataset shuffles itself, per (seed, epoch)
     )
     if guard.failure is not None:
         raise RuntimeError(guard.message(backup_dir))

@@ -7,73 +7,12 @@ global batch 8, in its own process (logical devices must be configured before Te
 from __future__ import annotations
 
 import json
-import os
 import socket
-import subprocess
-import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
-
-WORKER = Path(__file__).with_name("worker.py")
-ROOT = WORKER.parents[2]
-BASE = dict(
-    dataset="digits",
-    limit=32,
-    val_limit=16,
-    image_size=12,
-    resize=16,
-    epochs=2,
-    learning_rate=0.05,
-    checkpoint_every=0,
-    verbose=0,
-    deterministic=True,
-    seed=3,
-)
-
-
-def start(tmp_path: Path, name: str, config: dict, logical_cpus: int = 0, env: dict | None = None):
-    out = tmp_path / f"{name}.npz"
-    args = {"config": BASE | {"run_dir": str(tmp_path / name)} | config, "out": str(out), "logical_cpus": logical_cpus}
-    full_env = os.environ | {"PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": ""} | (env or {})
-    process = subprocess.Popen(
-        [sys.executable, str(WORKER), json.dumps(args)],
-        env=full_env,
-        cwd=ROOT,
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-    )
-    return process, out
-
-
-def finish(process, timeout: int = 240) -> str:
-    try:
-        output, _ = process.communicate(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        process.kill()
-        output, _ = process.communicate()
-        pytest.fail(f"worker timed out:\n{output[-3000:]}")
-    return output
-
-
-def run(tmp_path: Path, name: str, config: dict, logical_cpus: int = 0, env: dict | None = None):
-    process, out = start(tmp_path, name, config, logical_cpus, env)
-    output = finish(process)
-    assert process.returncode == 0, output[-3000:]
-    return load(out)
-
-
-def load(path: Path) -> list[np.ndarray]:
-    with np.load(path) as data:
-        return [data[f"arr_{i}"] for i in range(len(data.files))]
-
-
-def assert_same(a, b, **tolerance):
-    assert len(a) == len(b)
-    for x, y in zip(a, b, strict=True):
-        np.testing.assert_allclose(x, y, **tolerance)
+from procs import assert_same, finish, load, run, start
 
 
 @pytest.fixture(scope="module")

@@ -1,0 +1,108 @@
+"""Fault tolerance: SIGKILL mid-epoch, resume, and get the uninterrupted run's weights; atomic saves; NaN stop."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import keras
+import numpy as np
+import pytest
+from procs import assert_same, finish, run, start
+
+KILL = "KERAS_ALEXNET_SIGKILL_AFTER_STEPS"
+
+
+def _kill_then_resume(tmp_path, config: dict, kill_after: int):
+    process, _ = start(tmp_path, "run", config, env={KILL: str(kill_after)})
+    output = finish(process)
+    assert process.returncode == -9, output[-3000:]  # died by SIGKILL, mid-epoch 2 (4 steps per epoch)
+    assert not (tmp_path / "run.npz").exists()
+    return run(tmp_path, "run", config | {"resume": True})
+
+
+@pytest.mark.slow
+@pytest.mark.multiprocess
+def test_custom_loop_resume_after_sigkill_equals_uninterrupted(tmp_path):
+    # Checkpoints every 3 steps and at each epoch end; killed after step 7: the last checkpoint is step 6,
+    # epoch 2's second batch; the resumed run restores it and skips the 2 batches already done.
+    config = {"strategy": "none", "loop": "custom", "batch_size": 8, "checkpoint_every": 3}
+    uninterrupted = run(tmp_path, "straight", config)
+    resumed = _kill_then_resume(tmp_path, config, kill_after=7)
+    assert_same(resumed, uninterrupted, rtol=0, atol=0)
+    assert len(json.loads((tmp_path / "run.npz.json").read_text())["history"]) == 1  # only epoch 2 was run
+    with open(tmp_path / "run" / "log.csv") as f:
+        assert [row["epoch"] for row in csv.DictReader(f)] == ["0", "1"]
+
+
+@pytest.mark.slow
+@pytest.mark.multiprocess
+def test_fit_resume_after_sigkill_equals_uninterrupted(tmp_path):
+    # BackupAndRestore at each epoch end; killed after step 6 (mid-epoch 2): epoch 2 is replayed from its start
+    # with the epoch-1 state (weights, momentum, step counter) and the same (seed, epoch) batches.
+    config = {"strategy": "none", "loop": "fit", "batch_size": 8, "checkpoint_every": 0}
+    uninterrupted = run(tmp_path, "straight", config)
+    resumed = _kill_then_resume(tmp_path, config, kill_after=6)
+    assert_same(resumed, uninterrupted, rtol=0, atol=0)
+    assert len(json.loads((tmp_path / "run.npz.json").read_text())["history"]) == 1  # only epoch 2 was re-run
+    with open(tmp_path / "run" / "log.csv") as f:
+        assert [row["epoch"] for row in csv.DictReader(f)] == ["0", "1"]
+
+
+def test_run_directory_with_checkpoints_needs_resume(tmp_path):
+    from keras_alexnet.training import TrainConfig, train
+
+    (tmp_path / "backup").mkdir()
+    (tmp_path / "backup" / "latest.weights.h5").write_bytes(b"x")
+    with pytest.raises(ValueError, match="--resume"):
+        train(TrainConfig(run_dir=str(tmp_path), strategy="none", loop="fit"))
+
+
+def test_nan_loss_stops_the_run_with_a_clear_message(tmp_path):
+    from keras_alexnet.training import TrainConfig, train
+
+    def exploding(num_classes, image_size):
+        return keras.Sequential(
+            [
+                keras.Input((image_size, image_size, 3)),
+                keras.layers.Flatten(),
+                keras.layers.Dense(num_classes, activation="softmax"),
+            ]
+        )
+
+    config = TrainConfig(
+        limit=32,
+        val_limit=8,
+        image_size=8,
+        resize=8,
+        batch_size=8,
+        epochs=3,
+        learning_rate=1e30,
+        run_dir=str(tmp_path),
+        verbose=0,
+        strategy="none",
+        mean="none",
+        pca_std=0.0,
+    )
+    with pytest.raises(RuntimeError, match="loss became nan"):
+        train(config, model_fn=exploding)
+
+
+def test_atomic_save_keeps_the_last_good_model(tmp_path, monkeypatch):
+    from keras_alexnet.training.callbacks import save_model_atomic
+
+    model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
+    path = save_model_atomic(model, tmp_path / "model.keras")
+    good = path.read_bytes()
+
+    def crash(*args, **kwargs):
+        with open(args[0], "wb") as f:
+            f.write(b"partial")
+        raise OSError("disk full")
+
+    monkeypatch.setattr(model, "save", crash)
+    with pytest.raises(OSError):
+        save_model_atomic(model, path)
+    assert path.read_bytes() == good
+    assert [p.name for p in tmp_path.iterdir()] == ["model.keras"]  # no leftovers
+    np.testing.assert_array_equal(keras.saving.load_model(path).get_weights()[0], model.get_weights()[0])
