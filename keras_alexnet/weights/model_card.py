@@ -11,6 +11,7 @@ True
 
 from __future__ import annotations
 
+from keras_alexnet.weights.complexity import count_macs, count_params
 from keras_alexnet.weights.network import NetworkRecord
 
 CITATION = """@inproceedings{krizhevsky2012imagenet,
@@ -47,8 +48,7 @@ def build_model_card(network: NetworkRecord, record=None) -> str:
         lines += [f"Accuracy ({record.metrics_source}): {metrics}.", ""]
         lines += ["Converted from the public original(s):", ""]
         for original in record.originals:
-            checksum = original.sha256 or original.sha1 or original.sha256_prefix
-            lines.append(f"- {original.url} ({original.format}, checksum {checksum})")
+            lines.append(f"- {original.url} ({original.format}, {original.checksum})")
         lines.append("")
     lrn = network.lrn
     lines += [
@@ -57,6 +57,8 @@ def build_model_card(network: NetworkRecord, record=None) -> str:
         f"- variant: `{network.variant}`, {network.classes} classes, input {network.input_size}x"
         f"{network.input_size}x3 ({network.channel_order}), preprocessing `{network.preprocessing}`",
         f"- LRN: {'none' if lrn is None else lrn.to_dict()}",
+        f"- {count_params(network.variant, network.classes, network.input_size):,} parameters, "
+        f"{count_macs(network.variant, network.classes, network.input_size):,} multiply-accumulates per image",
         "",
         "## Usage",
         "",
@@ -64,7 +66,7 @@ def build_model_card(network: NetworkRecord, record=None) -> str:
         "import keras_alexnet",
         "from keras_alexnet.image_io import load_image",
         "",
-        f'model = keras_alexnet.AlexNet(weights="{name}")',
+        f'model = keras_alexnet.AlexNet(weights="{name if record else "hf://ORG/THIS-REPO"}")',
         f"image = load_image('photo.jpg', size={network.input_size})",
         f'x = keras_alexnet.preprocess_input(image[None], variant="{network.variant}")',
         "print(keras_alexnet.decode_predictions(model.predict(x)))",
