@@ -40,6 +40,12 @@ def register(subparsers) -> None:
         help="registered weights name SRC is the original of (e.g. bvlc_imagenet1k); default: found by checksum",
     )
     parser.add_argument("--no-verify", action="store_true", help="skip the checksum comparison")
+    parser.add_argument(
+        "--verify",
+        action="store_true",
+        help="before writing OUT_DIR, compare the checkpoint's logits on two real photographs with an "
+        "independent run of SRC (ONNX Runtime / PyTorch); refuse to write it if they differ",
+    )
     parser.set_defaults(func=run)
 
 
@@ -62,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
                 source_format=args.source_format,
                 record=args.name,
                 verify_checksum=not args.no_verify,
+                verify=args.verify,
             )
     finally:
         logger.setLevel(level)

@@ -25,12 +25,16 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
+import shutil
+import tempfile
 import time
 import warnings
 from pathlib import Path
 
 from keras_alexnet.convert import assemble
 from keras_alexnet.convert.checksums import ChecksumReport, check_original
+from keras_alexnet.convert.verify import ParityReport, verify_parity
+from keras_alexnet.weights.checkpoint import _replace_directory, save_checkpoint
 from keras_alexnet.weights.network import NetworkRecord
 from keras_alexnet.weights.registry import WeightsRecord, get_weights_record
 
@@ -55,6 +59,7 @@ class ConversionResult:
     parameters: int
     checksum: ChecksumReport | None
     seconds: float
+    parity: ParityReport | None = None
 
     def summary(self) -> str:
         """One line: what was converted, how it compares with the known original, how long it took."""
@@ -62,10 +67,11 @@ class ConversionResult:
             check = "checksum not verified (--no-verify)"
         else:
             check = f"sha256 {self.checksum.sha256[:12]}..., {self.checksum.short_message}"
+        parity = f"; {self.parity.summary()}" if self.parity is not None else ""
         return (
             f"converted {self.source} ({self.source_format}; {check}) -> {self.out_dir} "
-            f"[{self.network.variant} variant, {self.network.classes} classes, {self.parameters:,} parameters] "
-            f"in {self.seconds:.1f} s"
+            f"[{self.network.variant} variant, {self.network.classes} classes, {self.parameters:,} parameters"
+            f"{parity}] in {self.seconds:.1f} s"
         )
 
 
@@ -106,8 +112,15 @@ def convert(
     source_format: str | None = None,
     record: WeightsRecord | str | None = None,
     verify_checksum: bool = True,
+    verify: bool = False,
 ) -> ConversionResult:
-    """Convert `src` to a checkpoint directory `out_dir`; see `convert_file`."""
+    """Convert `src` to a checkpoint directory `out_dir`; see `convert_file`.
+
+    With `verify=True` the checkpoint is written to a staging directory first,
+    its logits on the two sample photographs are compared with an independent
+    run of the original (`keras_alexnet.convert.verify`), and it replaces
+    `out_dir` only if they agree (max abs difference <= 1e-4, same top-1).
+    """
     start = time.perf_counter()
     path = Path(os.fspath(src))
     if not path.is_file():
@@ -137,17 +150,33 @@ def convert(
             f"Received: record={record.name!r}"
         )
     assemble.check_metadata(model, network, str(path))
-    from keras_alexnet.weights.checkpoint import save_checkpoint
-
-    out = save_checkpoint(model, out_dir, network, record=record)
+    out_dir = Path(os.fspath(out_dir))
+    parity = None
+    if verify:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.verify.", dir=out_dir.parent))
+        try:
+            save_checkpoint(model, staging / "checkpoint", network, record=record)
+            parity = verify_parity(staging / "checkpoint", path, source_format)
+            if not parity.ok():
+                raise ValueError(
+                    f"The checkpoint converted from {path} does not reproduce its original: {parity.summary()}. "
+                    f"Nothing was written to {out_dir}. Received: {path}"
+                )
+            _replace_directory(staging / "checkpoint", out_dir)
+        finally:
+            shutil.rmtree(staging, ignore_errors=True)
+    else:
+        save_checkpoint(model, out_dir, network, record=record)
     return ConversionResult(
         source=path,
         source_format=source_format,
-        out_dir=Path(out),
+        out_dir=out_dir,
         network=network,
         parameters=model.count_params(),
         checksum=report,
         seconds=time.perf_counter() - start,
+        parity=parity,
     )
 
 
@@ -158,6 +187,7 @@ def convert_file(
     source_format: str | None = None,
     record: WeightsRecord | str | None = None,
     verify_checksum: bool = True,
+    verify: bool = False,
 ) -> Path:
     """Convert a public original (ONNX, torchvision `.pth`, Caffe `.caffemodel`) to a checkpoint directory.
 
@@ -172,8 +202,13 @@ def convert_file(
         verify_checksum: compare the file with the known originals; a file that
             is not one is converted all the same, with a
             `UnverifiedOriginalWarning` and a log line.
+        verify: before writing `out_dir`, compare the checkpoint's logits on
+            two real photographs with an independent run of `src` (ONNX
+            Runtime, PyTorch) and refuse to write it unless they agree.
 
     Returns:
         `out_dir`, as a `Path`.
     """
-    return convert(src, out_dir, source_format=source_format, record=record, verify_checksum=verify_checksum).out_dir
+    return convert(
+        src, out_dir, source_format=source_format, record=record, verify_checksum=verify_checksum, verify=verify
+    ).out_dir

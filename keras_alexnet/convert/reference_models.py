@@ -26,6 +26,15 @@ from __future__ import annotations
 
 import numpy as np
 
+__all__ = [
+    "BVLC_CONVS",
+    "BVLC_DENSES",
+    "TorchvisionAlexNet",  # noqa: F822 (defined on first access, see __getattr__)
+    "build_bvlc_like_onnx",
+    "random_bvlc_weights",
+    "random_torchvision_state_dict",
+]
+
 #: (name, out_channels, in_channels_per_group, kernel, stride, pad, group) of the BVLC network.
 BVLC_CONVS = (
     ("conv1", 96, 3, 11, 4, 0, 1),

@@ -122,7 +122,7 @@ def test_v1_caffemodel_matches_onnxruntime_on_real_images(bvlc_weights, caffe_ba
     src = tmp_path / "stand_in.caffemodel"
     src.write_bytes(write_caffemodel(bvlc_weights, v1=True))
     with pytest.warns(UnverifiedOriginalWarning, match="not a known original"):
-        out = convert_file(src, tmp_path / "ckpt")
+        out = convert_file(src, tmp_path / "ckpt", verify=True)  # verify: checked in a staging directory first
     network = NetworkRecord.read(out)
     assert network.lrn == CAFFE_LRN and network.preprocessing == "caffe" and network.variant == "original"
 

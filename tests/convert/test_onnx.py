@@ -15,6 +15,7 @@ ort = pytest.importorskip("onnxruntime")
 def _run_ort(model, batch_nhwc: np.ndarray, size: int = 227) -> tuple[np.ndarray, np.ndarray]:
     """Probabilities and logits from ONNX Runtime, one image at a time, with the input declared at `size`."""
     model = onnx.ModelProto.FromString(model.SerializeToString())
+    model.graph.output.append(onnx.helper.make_tensor_value_info("fc8_1", onnx.TensorProto.FLOAT, None))
     dims = model.graph.input[0].type.tensor_type.shape.dim
     dims[2].dim_value = dims[3].dim_value = size
     session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
@@ -28,9 +29,10 @@ def test_zoo_like_graph_converts_and_matches_onnxruntime(tmp_path, caffe_batch, 
     import keras_alexnet
     from keras_alexnet.convert import UnverifiedOriginalWarning, convert_file
     from keras_alexnet.convert.reference_models import build_bvlc_like_onnx, random_bvlc_weights
+    from keras_alexnet.convert.verify import verify_parity
     from keras_alexnet.models.variants import CAFFE_LRN
 
-    graph = build_bvlc_like_onnx(random_bvlc_weights(seed=2), input_size=224, batch_size=1, logits_output=True)
+    graph = build_bvlc_like_onnx(random_bvlc_weights(seed=2), input_size=224, batch_size=1)
     src = tmp_path / "bvlcalexnet-12.onnx"
     onnx.save(graph, src)
     with pytest.warns(UnverifiedOriginalWarning, match="named like the known original of 'bvlc_imagenet1k'"):
@@ -46,6 +48,8 @@ def test_zoo_like_graph_converts_and_matches_onnxruntime(tmp_path, caffe_batch, 
     assert np.std(expected_logits) > 0.5 and expected_probs.max() > 0.01
     assert max_abs_err(logits, expected_logits) <= 1e-4
     assert max_abs_err(probs, expected_probs) <= 1e-5
+    report = verify_parity(out, src, "onnx")  # the same check, as `keras-alexnet convert --verify` runs it
+    assert report.ok() and report.reference == "ONNX Runtime" and report.max_abs_logit_err <= 1e-4
 
 
 def _tiny_graph():

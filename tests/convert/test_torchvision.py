@@ -24,14 +24,16 @@ def random_pth(tmp_path_factory):
 def test_cli_convert_matches_pytorch_logits_on_real_images(random_pth, torch_batch, tmp_path, capsys):
     import keras_alexnet
     from keras_alexnet.cli.main import main
-    from keras_alexnet.convert.reference_models import TorchvisionAlexNet
+    from keras_alexnet.convert.reference_models import TorchvisionAlexNet, random_torchvision_state_dict
+    from keras_alexnet.convert.verify import verify_parity
 
     path, state = random_pth
     out = tmp_path / "ckpt"
-    assert main(["convert", "--from", "torchvision", str(path), "-o", str(out)]) == 0
+    assert main(["convert", "--from", "torchvision", str(path), "-o", str(out), "--verify"]) == 0
     line = capsys.readouterr().out.strip()
     assert line.startswith(f"converted {path} (torchvision; sha256 ")
     assert "not a known original" in line and "61,100,840 parameters" in line and line.endswith(" s")
+    assert "parity vs PyTorch on 2 real images" in line and "top-1 agrees: ok]" in line
 
     reference = TorchvisionAlexNet()
     reference.load_state_dict(state)
@@ -44,6 +46,12 @@ def test_cli_convert_matches_pytorch_logits_on_real_images(random_pth, torch_bat
     assert np.std(expected) > 0.5  # the logits are not trivially small: 1e-4 is a real bound
     assert max_abs_err(logits, expected) <= 1e-4
     assert (np.argmax(logits, 1) == np.argmax(expected, 1)).all()
+
+    # The verification can fail: this checkpoint does not reproduce an original with other weights.
+    other = tmp_path / "other.pth"
+    torch.save(random_torchvision_state_dict(seed=7), other)
+    report = verify_parity(out, other, "torchvision")
+    assert not report.ok() and report.max_abs_logit_err > 0.1 and "FAILED" in report.summary()
 
 
 def test_wrong_keys_are_a_clear_error(random_pth):
