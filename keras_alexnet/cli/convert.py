@@ -41,6 +41,11 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--no-verify", action="store_true", help="skip the checksum comparison")
     parser.add_argument(
+        "--require-original",
+        action="store_true",
+        help="fail unless SRC's checksum matches a known original (use this before publishing)",
+    )
+    parser.add_argument(
         "--verify",
         action="store_true",
         help="before writing OUT_DIR, compare the checkpoint's logits on two real photographs with an "
@@ -69,6 +74,7 @@ def run(args: argparse.Namespace) -> int:
                 record=args.name,
                 verify_checksum=not args.no_verify,
                 verify=args.verify,
+                require_original=args.require_original,
             )
     finally:
         logger.setLevel(level)

@@ -113,6 +113,7 @@ def convert(
     record: WeightsRecord | str | None = None,
     verify_checksum: bool = True,
     verify: bool = False,
+    require_original: bool = False,
 ) -> ConversionResult:
     """Convert `src` to a checkpoint directory `out_dir`; see `convert_file`.
 
@@ -120,6 +121,8 @@ def convert(
     its logits on the two sample photographs are compared with an independent
     run of the original (`keras_alexnet.convert.verify`), and it replaces
     `out_dir` only if they agree (max abs difference <= 1e-4, same top-1).
+    With `require_original=True`, a file whose checksum does not match a known
+    original is an error instead of a warning (for publishing).
     """
     start = time.perf_counter()
     path = Path(os.fspath(src))
@@ -136,7 +139,12 @@ def convert(
             f"{record.name!r} is converted from {formats} originals, not from {source_format}. Pass the record "
             f"this file is the original of, or none. Received: record={record.name!r}, format={source_format!r}"
         )
-    report = check_original(path, source_format, record) if verify_checksum else None
+    report = check_original(path, source_format, record) if verify_checksum or require_original else None
+    if require_original and report.verdict != "verified":
+        raise ValueError(
+            f"{report.message.split(';')[0]}, and a known original is required. Download it again from the URL "
+            f"in the registry (`keras-alexnet weights --json`). Received: sha256 {report.sha256}"
+        )
     if report is not None and report.verdict != "verified":
         logger.warning(report.message)
         warnings.warn(report.message, UnverifiedOriginalWarning, stacklevel=3)

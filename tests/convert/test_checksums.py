@@ -64,3 +64,13 @@ def test_cli_reports_errors_and_help(tmp_path, capsys):
     assert err.startswith("keras-alexnet convert: error: The file to convert does not exist")
     help_text = build_parser()._subparsers._group_actions[0].choices["convert"].format_help()
     assert "--from {onnx,torchvision,caffe}" in help_text and "--name" in help_text
+
+
+def test_require_original_refuses_a_mismatch_before_converting(tmp_path):
+    from keras_alexnet.convert import convert
+
+    path = tmp_path / "bvlcalexnet-12.onnx"
+    path.write_bytes(b"not the zoo file")
+    with pytest.raises(ValueError, match=r"named like the known original of 'bvlc_imagenet1k'.*is required.*Received"):
+        convert(path, tmp_path / "out", require_original=True)
+    assert not (tmp_path / "out").exists()
