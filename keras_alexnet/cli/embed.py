@@ -10,6 +10,7 @@ Example:
 from __future__ import annotations
 
 import argparse
+import os
 
 
 def register(subparsers) -> None:
@@ -40,9 +41,12 @@ def run(args: argparse.Namespace) -> int:
     paths = [path.resolve() for path in list_images(args.directory)]
     model, network = load_model(args.weights, args.variant, seed=args.seed)
     extractor = feature_extractor(model, args.layer)
+    weights = args.weights
+    if weights is not None and os.path.exists(weights):
+        weights = os.path.abspath(weights)  # so that `neighbours` finds it from any directory
     metadata = {
         "layer": args.layer,
-        "weights": args.weights,
+        "weights": weights,
         "variant": network.variant,
         "preprocessing": network.preprocessing,
         "seed": args.seed if args.weights is None else None,

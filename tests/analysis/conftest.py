@@ -13,3 +13,14 @@ def views_dir(tmp_path_factory):
     directory = tmp_path_factory.mktemp("views")
     write_sample_views(directory, views=3)
     return directory
+
+
+@pytest.fixture(scope="session")
+def torchvision_checkpoint(tmp_path_factory):
+    """A checkpoint directory of a randomly initialised torchvision-variant AlexNet (RGB, 224 pixels)."""
+    import keras_alexnet
+    from keras_alexnet.weights.checkpoint import save_checkpoint
+    from keras_alexnet.weights.network import NetworkRecord
+
+    model = keras_alexnet.AlexNet(variant="torchvision")
+    return save_checkpoint(model, tmp_path_factory.mktemp("tv") / "ckpt", NetworkRecord(variant="torchvision"))

@@ -93,15 +93,12 @@ def test_cli_writes_figure_and_json_deterministically(tmp_path, capsys):
     assert first.read_bytes() == second.read_bytes()
 
 
-def test_cli_reads_a_checkpoint_and_its_channel_order(tmp_path, capsys):
-    from keras_alexnet.weights.checkpoint import save_checkpoint
-
-    model = keras_alexnet.AlexNet(variant="torchvision")
-    save_checkpoint(model, tmp_path / "ckpt", NetworkRecord(variant="torchvision"))
-    assert run_cli(["kernels", "--weights", tmp_path / "ckpt", "-o", tmp_path / "k.png"]) == 0
+def test_cli_reads_a_checkpoint_and_its_channel_order(tmp_path, torchvision_checkpoint):
+    assert run_cli(["kernels", "--weights", torchvision_checkpoint, "-o", tmp_path / "k.png"]) == 0
     report = json.loads((tmp_path / "k.json").read_text())
     assert report["variant"] == "torchvision" and report["checkpoint_channel_order"] == "RGB"
     assert [t["label"] for t in report["towers"]] == ["single tower (kernels 0-63)"]
+    model = keras_alexnet.AlexNet(weights=str(torchvision_checkpoint), include_top=False)
     expected = kern.mean_chroma(model.get_layer("conv1").kernel.numpy()).mean()
     assert report["towers"][0]["mean_chroma"] == pytest.approx(expected, abs=1e-6)
 

@@ -107,6 +107,22 @@ def test_embed_and_neighbours_cli(tmp_path, views_dir, capsys):
     assert self_match["path"] == str(query.resolve()) and self_match["distance"] == pytest.approx(0.0, abs=1e-2)
 
 
+def test_checkpoint_index_is_found_from_another_directory(tmp_path, views_dir, torchvision_checkpoint, monkeypatch):
+    assert keras_alexnet.feature_extractor is feature_extractor
+    monkeypatch.chdir(torchvision_checkpoint.parent)
+    index = tmp_path / "tv.npz"
+    assert run_cli(["embed", views_dir, "-o", index, "--weights", "ckpt", "--no-progress"]) == 0
+    with np.load(index) as archive:
+        assert str(archive["weights"]) == str(torchvision_checkpoint.resolve())
+        assert str(archive["preprocessing"]) == "torch" and archive["features"].shape == (6, 4096)
+    monkeypatch.chdir(tmp_path)
+    result = tmp_path / "nn.json"
+    argv = ["neighbours", views_dir / "flower_00.jpg", "--index", index, "-k", "2", "--metric", "cosine"]
+    assert run_cli([*argv, "-o", tmp_path / "g.png", "--json", result]) == 0
+    found = json.loads(result.read_text())["results"][0]["neighbours"]
+    assert len(found) == 2 and all(0.0 <= f["distance"] <= 2.0 for f in found)
+
+
 def test_cli_errors(tmp_path, views_dir, capsys):
     assert run_cli(["embed", tmp_path / "nowhere", "-o", tmp_path / "i.npz"]) == 1
     assert "No such image folder" in capsys.readouterr().err
