@@ -39,7 +39,7 @@ def register(subparsers) -> None:
         default=None,
         help="registered weights name SRC is the original of (e.g. bvlc_imagenet1k); default: found by checksum",
     )
-    parser.add_argument("--no-verify", action="store_true", help="skip the checksum comparison")
+    parser.add_argument("--no-checksum", action="store_true", help="skip the checksum comparison")
     parser.add_argument(
         "--require-original",
         action="store_true",
@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
                 args.output,
                 source_format=args.source_format,
                 record=args.name,
-                verify_checksum=not args.no_verify,
+                verify_checksum=not args.no_checksum,
                 verify=args.verify,
                 require_original=args.require_original,
             )

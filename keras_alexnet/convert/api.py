@@ -64,7 +64,7 @@ class ConversionResult:
     def summary(self) -> str:
         """One line: what was converted, how it compares with the known original, how long it took."""
         if self.checksum is None:
-            check = "checksum not verified (--no-verify)"
+            check = "checksum not compared (--no-checksum)"
         else:
             check = f"sha256 {self.checksum.sha256[:12]}..., {self.checksum.short_message}"
         parity = f"; {self.parity.summary()}" if self.parity is not None else ""

@@ -102,15 +102,54 @@ def check_conv(
         )
 
 
-def check_pool(kernel: tuple, strides: tuple, pads: tuple, source: str, variant: str = "original") -> None:
-    """Raise ValueError unless a max pooling is the variant's 3x3 / stride 2, unpadded."""
+def pool_input_sizes(variant: str) -> list[int]:
+    """Spatial side of each max pooling's input at the variant's default input size."""
     config = get_variant(variant)
-    expected = ((config.pool_size,) * 2, (config.pool_strides,) * 2, (0, 0, 0, 0))
-    found = (tuple(kernel), tuple(strides), tuple(pads) or (0, 0, 0, 0))
-    if found != expected:
+    sizes, size = [], config.default_size
+    for spec in config.convs:
+        size = (size + 2 * spec.padding - spec.kernel_size) // spec.strides + 1
+        if spec.pool:
+            sizes.append(size)
+            size = (size - config.pool_size) // config.pool_strides + 1
+    return sizes
+
+
+def check_pool(
+    index: int,
+    variant: str,
+    source: str,
+    *,
+    kernel: tuple,
+    strides: tuple,
+    pads: tuple,
+    ceil_mode: bool,
+) -> None:
+    """Raise ValueError unless max pooling `index` computes the variant's unpadded 3x3 / stride 2 pooling.
+
+    Padding only at the end (bottom/right), or rounding up (Caffe, ONNX `ceil_mode`), are accepted when, at
+    the variant's input size, no window reaches past the input, so that the result is the same (exporters
+    add such padding to emulate Caffe's rounding at another input size).
+    """
+    config = get_variant(variant)
+    expected = dict(kernel=(config.pool_size,) * 2, strides=(config.pool_strides,) * 2)
+    found = dict(kernel=tuple(kernel), strides=tuple(strides))
+    pads = tuple(pads) or (0, 0, 0, 0)
+    sizes = pool_input_sizes(variant)
+    if index >= len(sizes) or found != expected or len(pads) != 4 or pads[0] or pads[1]:
         raise ValueError(
-            f"{source}: a max pooling has (kernel, strides, pads) {found}, AlexNet's is {expected}. Received: {found}"
+            f"{source}: max pooling {index + 1} has {found} and pads {pads}; the {variant!r} AlexNet has "
+            f"{len(sizes)} max poolings with {expected} and no padding. Received: {found}, pads={pads}"
         )
+    n, k, s = sizes[index], config.pool_size, config.pool_strides
+    valid = (n - k) // s + 1
+    for end in pads[2:]:
+        rounded = -((n + end - k) // -s) if ceil_mode else (n + end - k) // s
+        if rounded + 1 != valid:
+            raise ValueError(
+                f"{source}: max pooling {index + 1} (input {n}x{n}) with end padding {end} and "
+                f"ceil_mode={int(ceil_mode)} gives {rounded + 1} outputs; AlexNet's unpadded pooling gives {valid}. "
+                f"Received: pads={pads}, ceil_mode={int(ceil_mode)}"
+            )
 
 
 def variant_from_first_conv(out_channels: int, source: str) -> str:

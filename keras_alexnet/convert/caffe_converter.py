@@ -123,16 +123,20 @@ def source_weights_from_caffe(net, description: str) -> assemble.SourceWeights:
         if any(d != 1 for d in p.dilation):
             raise ValueError(f"{description}: {layer.name!r} is dilated. Received: dilation={list(p.dilation)}")
         conv_weights.append(_weights(layer, p.bias_term, description, dense=False))
-    for kind, layer in layers:
-        if kind == "Pooling":
-            p = layer.pooling_param
-            if p.pool != 0 or p.global_pooling:
-                raise ValueError(f"{description}: {layer.name!r} is not a max pooling. Received: pool={p.pool}")
-            kernel = _pair([p.kernel_size] if p.HasField("kernel_size") else [], p, "kernel_h", "kernel_w")
-            strides = _pair([p.stride] if p.HasField("stride") else [], p, "stride_h", "stride_w", default=1)
-            pads = 2 * _pair([p.pad] if p.HasField("pad") else [], p, "pad_h", "pad_w", default=0)
-            # Caffe rounds pooled sizes up; at 227x227 every AlexNet window fits exactly, so floor == ceil.
-            assemble.check_pool(kernel, strides, pads, description)
+    for index, layer in enumerate(layer for kind, layer in layers if kind == "Pooling"):
+        p = layer.pooling_param
+        if p.pool != 0 or p.global_pooling:
+            raise ValueError(f"{description}: {layer.name!r} is not a max pooling. Received: pool={p.pool}")
+        pad = _pair([p.pad] if p.HasField("pad") else [], p, "pad_h", "pad_w", default=0)
+        assemble.check_pool(
+            index,
+            variant,
+            description,
+            kernel=_pair([p.kernel_size] if p.HasField("kernel_size") else [], p, "kernel_h", "kernel_w"),
+            strides=_pair([p.stride] if p.HasField("stride") else [], p, "stride_h", "stride_w", default=1),
+            pads=(*pad, *pad),
+            ceil_mode=True,  # Caffe rounds pooled sizes up
+        )
     lrns = {_lrn(layer.lrn_param, description) for kind, layer in layers if kind == "LRN"}
     if len(lrns) > 1:
         raise ValueError(f"{description}: the LRN layers differ: {sorted(map(str, lrns))}. Received: {lrns}")

@@ -119,15 +119,23 @@ def source_weights_from_onnx(model, description: str = "the ONNX model") -> asse
         )
         bias = _constant(constants, node, 2, description) if len(node.input) > 2 else np.zeros(kernel.shape[0])
         conv_weights.append((kernel, bias))
+    pools = [n for n in chain if n.op_type == "MaxPool"]
+    for index, node in enumerate(pools):
+        attrs = _attributes(node)
+        _check_default(node, attrs, "auto_pad", b"NOTSET", description)
+        _check_default(node, attrs, "dilations", [1, 1], description)
+        _check_default(node, attrs, "storage_order", 0, description)
+        assemble.check_pool(
+            index,
+            variant,
+            description,
+            kernel=attrs.get("kernel_shape", []),
+            strides=attrs.get("strides", [1, 1]),
+            pads=attrs.get("pads", []),
+            ceil_mode=bool(attrs.get("ceil_mode", 0)),
+        )
     for node in chain:
         attrs = _attributes(node)
-        if node.op_type == "MaxPool":
-            _check_default(node, attrs, "auto_pad", b"NOTSET", description)
-            _check_default(node, attrs, "dilations", [1, 1], description)
-            # ceil_mode is accepted either way: at 227x227 every AlexNet pooling window fits exactly.
-            assemble.check_pool(
-                attrs.get("kernel_shape"), attrs.get("strides", [1, 1]), attrs.get("pads", []), description
-            )
         if node.op_type == "Flatten" and attrs.get("axis", 1) != 1:
             raise ValueError(f"{description}: Flatten with axis={attrs['axis']}, expected 1. Received: {attrs}")
         if node.op_type == "Reshape":

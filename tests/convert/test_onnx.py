@@ -142,3 +142,42 @@ def test_error_paths(tmp_path):
     with pytest.raises(ValueError, match="not a readable ONNX model"), pytest.warns(UserWarning):
         convert_file(garbage, tmp_path / "out")
     assert not (tmp_path / "out").exists()
+
+
+def _set_pool1(graph, **attributes):
+    from onnx import helper
+
+    pool1 = next(n for n in graph.graph.node if n.op_type == "MaxPool")
+    for name, value in attributes.items():
+        kept = [a for a in pool1.attribute if a.name != name]
+        del pool1.attribute[:]
+        pool1.attribute.extend([*kept, helper.make_attribute(name, value)])
+    return graph
+
+
+def test_harmless_end_padding_of_a_pooling_is_accepted():
+    """Exporters emulate Caffe's rounding with end padding; at 227x227 it changes nothing (checked with ORT)."""
+    from onnx import TensorProto, helper
+
+    from keras_alexnet.convert.onnx_converter import source_weights_from_onnx
+
+    source_weights_from_onnx(_set_pool1(_tiny_graph(), pads=[0, 0, 1, 1]))
+    with pytest.raises(ValueError, match=r"max pooling 1 \(input 55x55\) with end padding 1 and ceil_mode=1 gives 28"):
+        source_weights_from_onnx(_set_pool1(_tiny_graph(), pads=[0, 0, 1, 1], ceil_mode=1))
+    with pytest.raises(ValueError, match=r"max pooling 1 has .* and pads \(1, 1, 1, 1\)"):
+        source_weights_from_onnx(_set_pool1(_tiny_graph(), pads=[1, 1, 1, 1]))
+
+    def pool(pads):
+        node = helper.make_node("MaxPool", ["x"], ["y"], kernel_shape=[3, 3], strides=[2, 2], pads=pads)
+        graph = helper.make_graph(
+            [node],
+            "pool",
+            [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 2, 55, 55])],
+            [helper.make_tensor_value_info("y", TensorProto.FLOAT, None)],
+        )
+        model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 12)], ir_version=8)
+        session = ort.InferenceSession(model.SerializeToString(), providers=["CPUExecutionProvider"])
+        return session.run(None, {"x": x})[0]
+
+    x = np.random.default_rng(0).normal(size=(1, 2, 55, 55)).astype("float32")
+    np.testing.assert_array_equal(pool([0, 0, 1, 1]), pool([0, 0, 0, 0]))
