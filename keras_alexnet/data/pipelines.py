@@ -81,7 +81,7 @@ def make_train_dataset(
     pca_std: float = 0.1,
     flip: bool = True,
     seed: int = 0,
-    epoch=0,
+    epoch: int = 0,
     shuffle_buffer: int = 10_000,
     drop_remainder: bool = True,
     repeat: bool = False,
@@ -92,8 +92,8 @@ def make_train_dataset(
 
     PCA lighting needs `normalization` to be a `PixelStatistics` (its eigen-decomposition); set
     `pca_std=0` to switch it off. The shuffle order and the random crops, flips and PCA draws depend
-    only on (`seed`, `epoch`), an int or a scalar tensor: pass the epoch number to get a new order
-    each epoch (see `make_epochs_dataset`).
+    only on (`seed`, `epoch`): pass the epoch number to get a new order each epoch (see
+    `make_epochs_dataset`).
     """
     _check_size(image_size, resize)
     if not isinstance(batch_size, int) or batch_size < 1:
@@ -110,17 +110,20 @@ def make_train_dataset(
     )
     if cache:
         dataset = dataset.cache()
-    epoch = tf.cast(epoch, tf.int64)
+    if not isinstance(epoch, int) or isinstance(epoch, bool) or epoch < 0:
+        raise ValueError(f"`epoch` must be an integer >= 0. Received: epoch={epoch!r}")
     if shuffle_buffer:
         # The order depends on (seed, epoch) only, so epoch `e` is the same whether or not the run was resumed.
         dataset = dataset.shuffle(
-            shuffle_buffer, seed=tf.constant(seed, tf.int64) * 1_000_003 + epoch, reshuffle_each_iteration=False
+            shuffle_buffer, seed=(seed * 1_000_003 + epoch) % (2**31 - 1), reshuffle_each_iteration=False
         )
 
     def augment(index, example):
         image, label = example
         # Stateless per-example seeds from (seed, epoch, position): reproducible and resumable.
-        seeds = tf.random.experimental.stateless_split(tf.stack([tf.constant(seed, tf.int64) + epoch, index]), 2)
+        seeds = tf.random.experimental.stateless_split(
+            tf.stack([tf.constant(seed * 1_000_003 + epoch, tf.int64), index]), 2
+        )
         if use_pca:
             image = transforms.pca_lighting(image, eigenvalues, eigenvectors, pca_std, seed=seeds[0])
         image = normalize(image)
@@ -136,18 +139,19 @@ def make_train_dataset(
     return dataset.batch(batch_size, drop_remainder=drop_remainder).prefetch(tf.data.AUTOTUNE)
 
 
-def make_epochs_dataset(source: ImageSource, *, start_epoch: int = 0, **kwargs) -> tf.data.Dataset:
-    """Epoch `start_epoch`, then `start_epoch + 1`, ... of `make_train_dataset`, endlessly.
+def make_epochs_dataset(source: ImageSource, *, start_epoch: int = 0, end_epoch: int, **kwargs) -> tf.data.Dataset:
+    """Epochs `start_epoch` .. `end_epoch - 1` of `make_train_dataset`, one after the other.
 
     For `model.fit(..., steps_per_epoch=...)`: every epoch has its own (seed, epoch) order, so a
     run resumed at epoch `e` sees exactly the batches an uninterrupted run would.
     """
     kwargs.pop("repeat", None)
-    return (
-        tf.data.Dataset.counter(start_epoch)
-        .flat_map(lambda epoch: make_train_dataset(source, epoch=epoch, **kwargs))
-        .prefetch(tf.data.AUTOTUNE)
-    )
+    if end_epoch <= start_epoch:
+        raise ValueError(f"`end_epoch` must exceed `start_epoch`. Received: {start_epoch=}, {end_epoch=}")
+    dataset = make_train_dataset(source, epoch=start_epoch, **kwargs)
+    for epoch in range(start_epoch + 1, end_epoch):
+        dataset = dataset.concatenate(make_train_dataset(source, epoch=epoch, **kwargs))
+    return dataset.prefetch(tf.data.AUTOTUNE)
 
 
 def make_eval_dataset(

@@ -78,3 +78,34 @@ class EpochModelSaver(keras.callbacks.Callback):
     def on_epoch_end(self, epoch, logs=None):
         if self.enabled and not self.model.stop_training:
             save_model_atomic(self.model, self.path)
+
+
+class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
+    """Keras' `BackupAndRestore`, saving at every epoch end *and* every `save_freq` steps, atomically.
+
+    The weights (with the optimizer state and step counter) go to a temporary file that is renamed over
+    `latest.weights.h5`, then `training_metadata.json` is replaced the same way, so a crash during a save
+    leaves the previous checkpoint readable. Resuming follows Keras: training restarts at the beginning of
+    the epoch recorded in the metadata (a mid-epoch checkpoint's weights are restored, and that epoch is run
+    from its first batch; epoch-end checkpoints resume exactly; use the custom loop for exact mid-epoch resume).
+    """
+
+    def __init__(self, backup_dir, save_freq="epoch"):
+        super().__init__(backup_dir, save_freq=save_freq, double_checkpoint=False, delete_checkpoint=False)
+
+    def on_epoch_end(self, epoch, logs=None):
+        self._current_epoch = epoch + 1
+        self._last_batch_seen = 0
+        if not self.model.stop_training:  # never checkpoint the weights of a run stopped for a NaN loss
+            self._save_model()
+
+    def on_train_batch_end(self, batch, logs=None):
+        if not self.model.stop_training:
+            super().on_train_batch_end(batch, logs)
+
+    def _save_model(self):
+        from keras_alexnet.training.config import save_json_atomic
+
+        Path(self.backup_dir).mkdir(parents=True, exist_ok=True)
+        save_model_atomic(self.model, self._weights_path)
+        save_json_atomic(self._training_metadata_path, {"epoch": self._current_epoch, "batch": self._last_batch_seen})

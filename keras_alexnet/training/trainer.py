@@ -41,7 +41,7 @@ from keras_alexnet.data import PixelStatistics, compute_statistics, load_source,
 from keras_alexnet.data.pipelines import make_epochs_dataset, make_train_dataset
 from keras_alexnet.data.statistics import STATS_NPZ
 from keras_alexnet.models.variants import get_variant
-from keras_alexnet.training.callbacks import EpochModelSaver, NaNGuard, save_model_atomic
+from keras_alexnet.training.callbacks import AtomicBackupAndRestore, EpochModelSaver, NaNGuard, save_model_atomic
 from keras_alexnet.training.config import CONFIG_FILENAME, TrainConfig, save_json_atomic
 from keras_alexnet.training.distribute import is_chief, is_multi_worker, make_strategy, scaled_learning_rate
 from keras_alexnet.training.loop import KILL_ENV, CustomLoop, sigkill_self
@@ -222,22 +222,20 @@ def _run_fit(model, optimizer, config, train_source, val_ds, data_kwargs, schedu
         loss=keras.losses.SparseCategoricalCrossentropy(),
         metrics=top_k_metrics(),
     )
-    train_ds = make_epochs_dataset(train_source, start_epoch=start_epoch, **data_kwargs)
+    if config.epochs <= start_epoch:
+        return []
+    train_ds = make_epochs_dataset(train_source, start_epoch=start_epoch, end_epoch=config.epochs, **data_kwargs)
     guard = NaNGuard()
     callbacks = [
         guard,
         PaperLRSchedule(schedule, state_dir=run_dir, verbose=config.verbose),
         keras.callbacks.CSVLogger(str(run_dir / LOG_FILENAME), append=config.resume),
         keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), update_freq="epoch"),
-        keras.callbacks.BackupAndRestore(
-            str(backup_dir), save_freq=config.checkpoint_every or "epoch", delete_checkpoint=False
-        ),
+        AtomicBackupAndRestore(str(backup_dir), save_freq=config.checkpoint_every or "epoch"),
         EpochModelSaver(run_dir / MODEL_FILENAME),
     ]
     if _kill_after_steps():
         callbacks.append(_SigkillAfterSteps(_kill_after_steps()))
-    if config.epochs <= start_epoch:
-        return []
     keras_history = model.fit(
         train_ds,
         epochs=config.epochs,

@@ -1,0 +1,90 @@
+"""`keras-alexnet train`: train AlexNet with the paper's recipe (every hyper-parameter a flag).
+
+Example:
+
+>>> from keras_alexnet.cli.main import build_parser
+>>> args = build_parser().parse_args(["train", "--epochs", "1", "--learning-rate", "0.02"])
+>>> args.epochs, args.learning_rate, args.momentum, args.dataset
+(1, 0.02, 0.9, 'digits')
+"""
+
+from __future__ import annotations
+
+import argparse
+
+from keras_alexnet.training.cli_args import add_dataclass_arguments, dataclass_from_args
+
+HELPS = {
+    "dataset": "'digits' (embedded, offline), 'folder:PATH' (class sub-folders) or a TFDS name (imagenet2012, ...)",
+    "train_split": "training split",
+    "val_split": "validation split (drives the learning-rate rule)",
+    "data_dir": "TFDS data directory",
+    "manual_dir": "TFDS manual-download directory (ImageNet's ILSVRC2012_img_{train,val}.tar)",
+    "download": "let TFDS download and prepare the dataset",
+    "limit": "use only the first N training images",
+    "val_limit": "use only the first N validation images",
+    "image_size": "crop size; default: the variant's (227 original, 224 torchvision); >= 67 for other sizes",
+    "resize": "shorter side and centre square before cropping (the paper: 256)",
+    "mean": "subtract the training set's per-pixel mean 'image', per-'channel' mean, or 'none'",
+    "pca_std": "std of the PCA colour augmentation's alpha (the paper: 0.1; 0 disables it)",
+    "flip": "random horizontal flips",
+    "stats": "pixel_stats.npz from `keras-alexnet stats` (default: computed into the run directory)",
+    "shuffle_buffer": "shuffle buffer size (examples)",
+    "variant": "'original' (two towers, LRN) or 'torchvision'",
+    "dropout": "dropout rate of fc6/fc7",
+    "init": "'paper' (weights N(0, 0.01), biases 1 in conv2/4/5 and fc6/7, else 0) or 'keras'",
+    "epochs": "epochs (the paper: ~90)",
+    "batch_size": "batch size per replica (the paper: 128)",
+    "learning_rate": "base learning rate for a global batch of 128 (the paper: 0.01)",
+    "momentum": "momentum (the paper: 0.9)",
+    "weight_decay": "weight decay through the momentum (the paper: 0.0005)",
+    "lr_factor": "learning-rate factor when validation error plateaus",
+    "lr_patience": "epochs without a lower validation top-1 error before the rate is divided",
+    "max_lr_reductions": "at most this many reductions (the paper: 3)",
+    "lr_scaling": "'linear' (lr * global_batch / 128) or 'none'",
+    "steps_per_epoch": "steps per epoch (default: training images // global batch)",
+    "strategy": "'auto', 'none', 'mirrored' or 'multiworker' (TF_CONFIG)",
+    "loop": "'fit', 'custom' (strategy.run loop, exact mid-epoch resume) or 'auto'",
+    "checkpoint_every": "also checkpoint every N steps (0: only at each epoch end)",
+    "resume": "continue from the run directory's last checkpoint",
+    "run_dir": "run directory (config.json, checkpoints, logs, curves.png)",
+    "seed": "seed of the data order, augmentation and initialisation",
+    "deterministic": "deterministic TensorFlow ops (slower; used by the resume tests)",
+    "verbose": "0 silent, 1 progress bar, 2 one line per epoch",
+}
+
+
+def register(subparsers) -> None:
+    from keras_alexnet.training.config import TrainConfig
+
+    parser = subparsers.add_parser(
+        "train",
+        help="train AlexNet from scratch with the paper's recipe",
+        description="Train AlexNet with the recipe of Krizhevsky et al. (2012). Defaults are the paper's; the "
+        "default dataset is the embedded digits set (offline). See docs/training.md.",
+        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
+    )
+    add_dataclass_arguments(parser, TrainConfig, HELPS)
+    parser.add_argument("--config", help="a config.json of an earlier run; flags given here override it")
+    parser.set_defaults(func=run)
+
+
+def run(args) -> int:
+    import json
+    import sys
+    from pathlib import Path
+
+    from keras_alexnet.training import TrainConfig, train
+
+    config = dataclass_from_args(TrainConfig, args)
+    if args.config:
+        saved = TrainConfig.from_json(args.config).to_dict()
+        given = {k: v for k, v in vars(args).items() if f"--{k.replace('_', '-')}" in " ".join(sys.argv)}
+        config = TrainConfig.from_dict(saved | {k: v for k, v in given.items() if k in saved})
+    result = train(config)
+    final = result.final
+    summary = {k: round(v, 4) for k, v in final.items() if k.startswith(("val_", "loss", "top"))}
+    print(json.dumps({"run_dir": str(Path(config.run_dir)), "final": summary, "bad_records": result.bad_records}))
+    if result.plot:
+        print(f"curves: {result.plot}")
+    return 0

@@ -1,0 +1,202 @@
+"""Fine-tuning: start from any AlexNet weights, replace the classifier for N classes, train with `fit`.
+
+The network is `keras_alexnet.AlexNet(weights=...)` (a registered name such as
+"imagenet", an `hf://` URI, a checkpoint directory, a `.keras` file, or a
+`.weights.h5` file with `variant=`); its `predictions` layer is replaced by a
+new N-way softmax layer (N = the dataset's classes), and the five
+convolutional layers are frozen unless `freeze="none"`. Images get the
+weights' own preprocessing ("caffe" for the BVLC weights, "torch" for the
+torchvision ones) plus the paper's random crops and flips; `PaperSGD` with
+momentum and weight decay trains the unfrozen layers. The result is evaluated
+(centre crop and ten-crop, top-1/top-5) and saved three ways, all loadable:
+
+    finetuned.keras          keras.saving.load_model(path) / AlexNet(weights=path, classes=N)
+    finetuned.weights.h5     AlexNet(weights=path, variant=..., classes=N)
+    checkpoint/              AlexNet(weights=dir, classes=N) (keras_alexnet checkpoint with model card)
+
+Example:
+
+>>> from keras_alexnet.training.finetune import replace_classifier
+>>> import keras_alexnet
+>>> model = replace_classifier(keras_alexnet.AlexNet(), 10, freeze="conv")
+>>> model.output_shape, model.get_layer("conv1").trainable, model.get_layer("fc6").trainable
+((None, 10), False, True)
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import time
+from pathlib import Path
+
+import keras
+
+from keras_alexnet.data import evaluate_top_k, load_source, make_eval_dataset
+from keras_alexnet.data.pipelines import make_epochs_dataset
+from keras_alexnet.training.config import save_json_atomic
+from keras_alexnet.training.metrics import top_k_metrics
+from keras_alexnet.training.optimizer import PaperSGD
+
+FREEZE_OPTIONS = ("conv", "none")
+
+
+@dataclasses.dataclass
+class FinetuneConfig:
+    weights: str
+    dataset: str = "digits"
+    train_split: str = "train"
+    val_split: str = "validation"
+    data_dir: str | None = None
+    manual_dir: str | None = None
+    download: bool = False
+    limit: int | None = None
+    val_limit: int | None = None
+    variant: str | None = None
+    freeze: str = "conv"
+    epochs: int = 3
+    batch_size: int = 32
+    learning_rate: float = 0.001
+    momentum: float = 0.9
+    weight_decay: float = 0.0005
+    seed: int = 0
+    run_dir: str = "runs/finetune"
+    ten_crop: bool = True
+    verbose: int = 1
+
+
+def replace_classifier(model: keras.Model, classes: int, freeze: str = "conv", seed: int = 0) -> keras.Model:
+    """`model` (AlexNet with its top) with a new `classes`-way softmax `predictions` layer."""
+    if freeze not in FREEZE_OPTIONS:
+        raise ValueError(f"`freeze` must be one of {FREEZE_OPTIONS}. Received: freeze={freeze!r}")
+    if not isinstance(classes, int) or classes < 1:
+        raise ValueError(f"`classes` must be a positive integer. Received: classes={classes!r}")
+    names = [layer.name for layer in model.layers]
+    if "predictions" not in names:
+        raise ValueError(
+            f"Fine-tuning needs AlexNet with its top (include_top=True). Received: a model with layers {names[-3:]}"
+        )
+    features = model.get_layer("predictions").input
+    head = keras.layers.Dense(
+        classes,
+        activation="softmax",
+        name="predictions",
+        kernel_initializer=keras.initializers.RandomNormal(stddev=0.01, seed=seed),
+    )
+    new_model = keras.Model(model.inputs, head(features), name=model.name)
+    if freeze == "conv":
+        for layer in new_model.layers:
+            if layer.name.startswith("conv"):
+                layer.trainable = False
+    return new_model
+
+
+def finetune(config: FinetuneConfig) -> dict:
+    """Fine-tune as `config` says; returns the results dict (also saved as `results.json`)."""
+    from keras_alexnet.models.alexnet import AlexNet
+    from keras_alexnet.models.variants import get_variant
+    from keras_alexnet.training.callbacks import save_model_atomic
+    from keras_alexnet.weights.checkpoint import save_checkpoint
+    from keras_alexnet.weights.network import NetworkRecord
+    from keras_alexnet.weights.resolve import resolve_weights
+
+    started = time.time()
+    run_dir = Path(config.run_dir)
+    run_dir.mkdir(parents=True, exist_ok=True)
+    keras.utils.set_random_seed(config.seed)
+    resolved = resolve_weights(config.weights)
+    network = resolved.network
+    variant = network.variant if network else (config.variant or "original")
+    preprocessing = network.preprocessing if network else get_variant(variant).preprocessing
+    kwargs = dict(data_dir=config.data_dir, manual_dir=config.manual_dir, download=config.download)
+    train_source = load_source(config.dataset, config.train_split, limit=config.limit, **kwargs)
+    val_source = load_source(config.dataset, config.val_split, limit=config.val_limit, **kwargs)
+    classes = train_source.num_classes
+
+    base = AlexNet(
+        weights=config.weights,
+        variant=config.variant if network is None else None,
+        classes=network.classes if network else _classes_in(config.weights, variant),
+    )
+    model = replace_classifier(base, classes, config.freeze, config.seed)
+    image_size = get_variant(variant).default_size
+    model.compile(
+        optimizer=PaperSGD(config.learning_rate, momentum=config.momentum, weight_decay=config.weight_decay),
+        loss=keras.losses.SparseCategoricalCrossentropy(),
+        metrics=top_k_metrics(),
+    )
+    steps = max(1, (train_source.num_examples or config.batch_size) // config.batch_size)
+    train_ds = make_epochs_dataset(
+        train_source,
+        end_epoch=config.epochs,
+        batch_size=config.batch_size,
+        image_size=image_size,
+        normalization=preprocessing,
+        pca_std=0.0,
+        seed=config.seed,
+        shuffle_buffer=10_000,
+    )
+    val_center = make_eval_dataset(
+        val_source, batch_size=config.batch_size, image_size=image_size, normalization=preprocessing
+    )
+    history = model.fit(
+        train_ds,
+        epochs=config.epochs,
+        steps_per_epoch=steps,
+        validation_data=val_center,
+        callbacks=[keras.callbacks.CSVLogger(str(run_dir / "log.csv"))],
+        verbose=config.verbose,
+        shuffle=False,
+    )
+    results = {
+        "weights": str(config.weights),
+        "dataset": config.dataset,
+        "classes": classes,
+        "class_names": train_source.class_names,
+        "freeze": config.freeze,
+        "epochs": config.epochs,
+        "history": {k: [float(x) for x in v] for k, v in history.history.items()},
+        "center_crop": evaluate_top_k(model, val_center).to_dict(),
+    }
+    if config.ten_crop:
+        val_ten = make_eval_dataset(
+            val_source,
+            batch_size=max(1, config.batch_size // 10),
+            image_size=image_size,
+            crops="ten",
+            normalization=preprocessing,
+        )
+        results["ten_crop"] = evaluate_top_k(model, val_ten).to_dict()
+    for layer in model.layers:
+        layer.trainable = True  # saved weights load into a plain AlexNet
+    # Saved without the optimizer (a fresh functional wrapper over the same layers, not compiled).
+    export = keras.Model(model.inputs, model.outputs, name=model.name)
+    save_model_atomic(export, run_dir / "finetuned.keras")
+    save_model_atomic(export, run_dir / "finetuned.weights.h5")
+    record = NetworkRecord(
+        variant=variant,
+        classes=classes,
+        lrn=network.lrn if network else None,
+        preprocessing=preprocessing,
+        categories=f"{config.dataset}:{config.train_split}",
+    )
+    save_checkpoint(export, run_dir / "checkpoint", record)
+    results["bad_records"] = train_source.bad_records.count + val_source.bad_records.count
+    results["seconds"] = time.time() - started
+    results["outputs"] = {
+        name: str(run_dir / name) for name in ("finetuned.keras", "finetuned.weights.h5", "checkpoint")
+    }
+    save_json_atomic(run_dir / "results.json", results)
+    return results
+
+
+def _classes_in(weights: str | os.PathLike, variant: str) -> int:
+    """The class count of a bare `.keras` / `.weights.h5` file (its `predictions` kernel)."""
+    path = Path(weights)
+    if path.suffix == ".keras":
+        source = keras.saving.load_model(path, compile=False)
+        return int(source.get_layer("predictions").units)
+    from keras_alexnet.weights.loading import weights_file_shapes
+
+    shapes = [s for s in weights_file_shapes(path) if len(s) == 1]
+    return int(shapes[-1][0]) if shapes else 1000

@@ -1,0 +1,156 @@
+"""The CLI: `train` on the embedded set writes checkpoints, logs and a plot; `stats`; `plot`; `finetune`."""
+
+from __future__ import annotations
+
+import csv
+import json
+
+import keras
+import numpy as np
+import pytest
+
+from keras_alexnet.cli.main import main
+
+
+@pytest.mark.slow
+def test_train_command_real_alexnet_writes_run_directory(tmp_path, capsys):
+    run_dir = tmp_path / "run"
+    code = main(
+        [
+            "train",
+            "--dataset",
+            "digits",
+            "--epochs",
+            "1",
+            "--limit",
+            "32",
+            "--val-limit",
+            "16",
+            "--batch-size",
+            "16",
+            "--image-size",
+            "67",
+            "--checkpoint-every",
+            "1",
+            "--run-dir",
+            str(run_dir),
+            "--verbose",
+            "0",
+        ]
+    )
+    assert code == 0
+    out = capsys.readouterr().out
+    assert '"bad_records": 0' in out
+    for name in (
+        "config.json",
+        "pixel_stats.npz",
+        "pixel_stats.json",
+        "log.csv",
+        "curves.png",
+        "model.keras",
+        "results.json",
+        "lr_schedule.json",
+        "backup/latest.weights.h5",
+        "backup/training_metadata.json",
+    ):
+        assert (run_dir / name).is_file(), name
+    assert any((run_dir / "tensorboard").rglob("events.out.tfevents.*"))
+    config = json.loads((run_dir / "config.json").read_text())
+    assert config["config"]["momentum"] == 0.9 and config["derived"]["global_batch_size"] == 16
+    assert config["derived"]["learning_rate_scaled"] == pytest.approx(0.01 * 16 / 128)
+    with open(run_dir / "log.csv") as f:
+        rows = list(csv.DictReader(f))
+    assert len(rows) == 1 and {"loss", "top1_error", "top5_error", "val_top1_error", "learning_rate"} <= set(rows[0])
+    model = keras.saving.load_model(run_dir / "model.keras")
+    assert [layer.name for layer in model.layers if layer.name.startswith("conv")] == [f"conv{i}" for i in range(1, 6)]
+    assert json.loads((run_dir / "backup" / "training_metadata.json").read_text())["epoch"] == 1
+    # Same directory again without --resume: refused.
+    assert main(["train", "--limit", "32", "--run-dir", str(run_dir), "--verbose", "0"]) == 1
+    assert "--resume" in capsys.readouterr().err
+
+
+def test_stats_and_plot_commands(tmp_path, capsys):
+    assert main(["stats", "--dataset", "digits", "--limit", "20", "--resize", "32", "--output", str(tmp_path)]) == 0
+    summary = json.loads((tmp_path / "pixel_stats.json").read_text())
+    assert summary["num_images"] == 20 and summary["image_size"] == [32, 32, 3]
+    (tmp_path / "log.csv").write_text(
+        "epoch,loss,top1_error,top5_error,learning_rate\n0,2,0.9,0.5,0.01\n1,1,0.5,0.1,0.001\n"
+    )
+    assert main(["plot", str(tmp_path)]) == 0
+    png = tmp_path / "curves.png"
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    assert main(["plot", str(tmp_path / "missing")]) == 1
+    assert "No training log" in capsys.readouterr().err
+
+
+def test_train_flags_cover_every_config_field():
+    import dataclasses
+
+    from keras_alexnet.cli.main import build_parser
+    from keras_alexnet.training import TrainConfig
+
+    args = build_parser().parse_args(["train"])
+    assert {f.name for f in dataclasses.fields(TrainConfig)} <= set(vars(args))
+    assert build_parser().parse_args(["train", "--no-flip", "--mean", "image"]).flip is False
+
+
+def test_train_rejects_bad_values(tmp_path, capsys):
+    assert main(["train", "--mean", "median", "--run-dir", str(tmp_path)]) == 1
+    assert "Received: mean='median'" in capsys.readouterr().err
+    assert main(["train", "--strategy", "multiworker", "--limit", "8", "--run-dir", str(tmp_path)]) == 1
+    assert "TF_CONFIG" in capsys.readouterr().err
+
+
+@pytest.fixture
+def random_checkpoint(tmp_path):
+    """A keras_alexnet checkpoint directory made from a randomly initialised AlexNet."""
+    import keras_alexnet
+    from keras_alexnet.weights.checkpoint import save_checkpoint
+    from keras_alexnet.weights.network import NetworkRecord
+
+    keras.utils.set_random_seed(0)
+    return save_checkpoint(keras_alexnet.AlexNet(weights=None), tmp_path / "random_ckpt", NetworkRecord())
+
+
+@pytest.mark.slow
+def test_finetune_command_outputs_load_everywhere(tmp_path, random_checkpoint, capsys):
+    import keras_alexnet
+
+    out_dir = tmp_path / "ft"
+    code = main(
+        [
+            "finetune",
+            "--weights",
+            str(random_checkpoint),
+            "--limit",
+            "16",
+            "--val-limit",
+            "4",
+            "--batch-size",
+            "8",
+            "--epochs",
+            "1",
+            "--run-dir",
+            str(out_dir),
+            "--verbose",
+            "0",
+        ]
+    )
+    assert code == 0
+    report = json.loads(capsys.readouterr().out)
+    assert set(report["center_crop"]) >= {"top1_error", "top5_error"} and report["ten_crop"]["crops"] == "ten"
+    trained = keras.saving.load_model(out_dir / "finetuned.keras")
+    assert trained.output_shape == (None, 10)
+    x = np.random.default_rng(0).normal(size=(2, 227, 227, 3)).astype("float32")
+    expected = trained.predict(x, verbose=0)
+    for model in (
+        keras_alexnet.AlexNet(weights=out_dir / "checkpoint", classes=10),
+        keras_alexnet.AlexNet(weights=str(out_dir / "finetuned.keras"), classes=10),
+        keras_alexnet.AlexNet(weights=str(out_dir / "finetuned.weights.h5"), classes=10, variant="original"),
+    ):
+        np.testing.assert_allclose(model.predict(x, verbose=0), expected, rtol=1e-4, atol=1e-6)
+    # The trunk was frozen: conv1 is unchanged, the new classifier is trained.
+    source = keras_alexnet.AlexNet(weights=random_checkpoint)
+    np.testing.assert_array_equal(
+        trained.get_layer("conv1").get_weights()[0], source.get_layer("conv1").get_weights()[0]
+    )
