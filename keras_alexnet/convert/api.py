@@ -158,13 +158,15 @@ def convert(
             f"Received: record={record.name!r}"
         )
     assemble.check_metadata(model, network, str(path))
+    # The model card names the record only for the record's original (or when the caller vouches for the file).
+    card_record = record if report is None or report.verdict == "verified" else None
     out_dir = Path(os.fspath(out_dir))
     parity = None
     if verify:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.verify.", dir=out_dir.parent))
         try:
-            save_checkpoint(model, staging / "checkpoint", network, record=record)
+            save_checkpoint(model, staging / "checkpoint", network, record=card_record)
             parity = verify_parity(staging / "checkpoint", path, source_format)
             if not parity.ok():
                 raise ValueError(
@@ -175,7 +177,7 @@ def convert(
         finally:
             shutil.rmtree(staging, ignore_errors=True)
     else:
-        save_checkpoint(model, out_dir, network, record=record)
+        save_checkpoint(model, out_dir, network, record=card_record)
     return ConversionResult(
         source=path,
         source_format=source_format,

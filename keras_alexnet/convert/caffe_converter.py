@@ -25,6 +25,7 @@ from pathlib import Path
 import numpy as np
 
 from keras_alexnet.convert import assemble
+from keras_alexnet.convert.caffe_proto import V1_LAYER_TYPES, NetParameter  # needs protobuf
 from keras_alexnet.models.variants import LRNConfig
 
 CAFFE_OPS = {
@@ -56,8 +57,6 @@ SKIPPED = frozenset(
 
 def load_caffemodel(source) -> tuple:
     """Parse a `.caffemodel` (path, bytes or NetParameter); returns `(NetParameter, description)`."""
-    from keras_alexnet.convert.caffe_proto import NetParameter
-
     if isinstance(source, NetParameter):
         return source, "the Caffe model"
     net = NetParameter()
@@ -85,12 +84,15 @@ def keras_model_from_caffe(source):
 
 def source_weights_from_caffe(net, description: str) -> assemble.SourceWeights:
     """Read the weights of a Caffe AlexNet in the originals' layout, checking its structure."""
-    from keras_alexnet.convert.caffe_proto import V1_LAYER_TYPES
-
     if net.layer:
         layers = [(layer.type, layer) for layer in net.layer]
     else:
         layers = [(V1_LAYER_TYPES.get(layer.type, f"V1 type {layer.type}"), layer) for layer in net.layers]
+    if not net.layer and any(layer.type == 0 and layer.HasField("layer") for layer in net.layers):
+        raise ValueError(
+            f"{description} uses Caffe's oldest (V0) layer format; upgrade it with Caffe's "
+            f"`upgrade_net_proto_binary` first. Received: {description}"
+        )
     layers = [(kind, layer) for kind, layer in layers if kind not in SKIPPED]
     for kind, layer in layers:
         if kind not in CAFFE_OPS:

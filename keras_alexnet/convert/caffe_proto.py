@@ -108,7 +108,9 @@ _MESSAGES: dict[str, list[tuple]] = {
         ("inner_product_param", 17, "InnerProductParameter", "optional", None),
         ("lrn_param", 18, "LRNParameter", "optional", None),
         ("pooling_param", 19, "PoolingParameter", "optional", None),
+        ("layer", 1, "V0LayerParameter", "optional", None),  # only detected, to name the V0 format
     ],
+    "V0LayerParameter": [("name", 1, "string", "optional", None)],
     "NetParameter": [
         ("name", 1, "string", "optional", None),
         ("layers", 2, "V1LayerParameter", "repeated", None),

@@ -28,6 +28,8 @@ import os
 from pathlib import Path
 
 import numpy as np
+import onnx  # at module level: `keras_alexnet.weights.fetch` tests that this module imports
+from onnx import helper, numpy_helper
 
 from keras_alexnet.convert import assemble
 from keras_alexnet.models.variants import LRNConfig
@@ -51,8 +53,6 @@ OPS = {
 
 def load_onnx(source) -> tuple:
     """Load `source` (path or ModelProto) and return `(ModelProto, description)`."""
-    import onnx
-
     if isinstance(source, onnx.ModelProto):
         return source, "the ONNX model"
     path = Path(os.fspath(source))
@@ -72,8 +72,6 @@ def keras_model_from_onnx(source):
 
 def source_weights_from_onnx(model, description: str = "the ONNX model") -> assemble.SourceWeights:
     """Read the weights of an ONNX AlexNet graph in the originals' layout, checking its structure."""
-    from onnx import numpy_helper
-
     graph = model.graph
     constants = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
     for node in graph.node:
@@ -223,8 +221,6 @@ def _constant(constants: dict, node, index: int, description: str) -> np.ndarray
 
 
 def _attributes(node) -> dict:
-    from onnx import helper
-
     return {a.name: helper.get_attribute_value(a) for a in node.attribute}
 
 

@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from pathlib import Path
 
 import numpy as np
+import torch  # at module level: `keras_alexnet.weights.fetch` tests that this module imports
 
 from keras_alexnet.convert import assemble
 
@@ -37,7 +38,6 @@ def load_state_dict(source) -> tuple[Mapping, str]:
     path = Path(os.fspath(source))
     if not path.is_file():
         raise ValueError(f"The PyTorch file {path} does not exist. Received: {os.fspath(source)!r}")
-    import torch
 
     try:
         state = torch.load(path, weights_only=True, map_location="cpu")
