@@ -142,8 +142,8 @@ def convert(
     report = check_original(path, source_format, record) if verify_checksum or require_original else None
     if require_original and report.verdict != "verified":
         raise ValueError(
-            f"{report.message.split(';')[0]}, and a known original is required. Download it again from the URL "
-            f"in the registry (`keras-alexnet weights --json`). Received: sha256 {report.sha256}"
+            f"{path.name}: {report.short_message}; a known original is required (require_original). Download it "
+            f"again from the URL in the registry (`keras-alexnet weights --json`). Received: sha256 {report.sha256}"
         )
     if report is not None and report.verdict != "verified":
         logger.warning(report.message)

@@ -54,6 +54,22 @@ def test_cli_convert_matches_pytorch_logits_on_real_images(random_pth, torch_bat
     assert not report.ok() and report.max_abs_logit_err > 0.1 and "FAILED" in report.summary()
 
 
+@pytest.mark.slow
+def test_failed_verification_leaves_the_existing_checkpoint(random_pth, tmp_path, monkeypatch):
+    """With verify=True a checkpoint that fails the parity check never replaces what is at out_dir."""
+    from keras_alexnet.convert import api
+    from keras_alexnet.convert.verify import ParityReport
+
+    out = tmp_path / "ckpt"
+    out.mkdir()
+    (out / "good.txt").write_text("the previous, good checkpoint")
+    monkeypatch.setattr(api, "verify_parity", lambda *args: ParityReport("PyTorch", 2, 0.5, False))
+    with pytest.raises(ValueError, match=r"does not reproduce its original: .*FAILED.*Nothing was written"):
+        api.convert(random_pth[0], out, verify=True, verify_checksum=False)
+    assert [p.name for p in out.iterdir()] == ["good.txt"]
+    assert [p.name for p in tmp_path.iterdir()] == ["ckpt"]  # no staging directory left behind
+
+
 def test_wrong_keys_are_a_clear_error(random_pth):
     from keras_alexnet.convert.torchvision_converter import source_weights_from_state_dict
 
