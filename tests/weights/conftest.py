@@ -38,6 +38,7 @@ def live_hub(hub):
     yield hub
     hub.corrupt.clear()
     hub.truncate.clear()
+    hub.truncate_once.clear()
     if hub._httpd is None:
         hub.start()
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+from pathlib import Path
 
 import pytest
 
@@ -110,27 +111,34 @@ def test_corrupted_download_is_deleted_and_named(pushed, live_hub, repo_id, asse
     assert_same_weights(model, checkpoint[1])
 
 
-def test_truncated_download_fails_then_resumes(pushed, live_hub, repo_id, assert_same_weights, checkpoint):
+@pytest.mark.slow  # huggingface_hub retries the truncated 228 MB download ten times (~17 s)
+def test_truncated_download_fails_and_leaves_the_cache_usable(
+    pushed, live_hub, repo_id, assert_same_weights, checkpoint
+):
+    import os
+
     live_hub.truncate.add("model.weights.h5")
     with pytest.raises(WeightsUnavailableError, match=rf"'model.weights.h5' of Hub repo '{repo_id}'"):
         resolve_hf_uri(f"hf://{repo_id}")
+    # huggingface_hub resumes within one call (see the next test) and discards the partial file after
+    # its retries: no partial file is ever where the weights are looked up
+    cache = Path(os.environ["HF_HOME"]) / "hub" / f"models--{repo_id.replace('/', '--')}"
+    assert not list(cache.glob("snapshots/*/model.weights.h5"))
     live_hub.truncate.clear()
-    live_hub.range_requests.clear()
     resolved = resolve_hf_uri(f"hf://{repo_id}")
-    size = len(live_hub.files(repo_id)["model.weights.h5"])
-    assert resolved.top_path.stat().st_size == size
-    # the partial download in the cache was resumed, not restarted
-    assert any(
-        path.endswith("model.weights.h5") and rng == f"bytes={size // 2}-" for path, rng in live_hub.range_requests
-    )
+    assert resolved.top_path.stat().st_size == len(live_hub.files(repo_id)["model.weights.h5"])
     assert_same_weights(keras_alexnet.AlexNet(weights=f"hf://{repo_id}", classes=CLASSES), checkpoint[1])
 
 
 def test_connection_dropped_once_is_resumed_within_one_call(pushed, live_hub, repo_id):
     live_hub.truncate_once.add("model.weights.h5")
+    live_hub.range_requests.clear()
     resolved = resolve_hf_uri(f"hf://{repo_id}")
-    assert resolved.top_path.stat().st_size == len(live_hub.files(repo_id)["model.weights.h5"])
-    assert any(path.endswith("model.weights.h5") for path, _ in live_hub.range_requests)
+    size = len(live_hub.files(repo_id)["model.weights.h5"])
+    assert resolved.top_path.stat().st_size == size
+    # resumed with an HTTP Range request from where the connection dropped, not restarted
+    starts = [int(rng[6:-1]) for path, rng in live_hub.range_requests if path.endswith("model.weights.h5")]
+    assert starts and 0 < starts[0] <= size // 2
 
 
 def test_missing_repo_revision_and_file(pushed, live_hub, repo_id):
