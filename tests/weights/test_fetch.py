@@ -161,3 +161,15 @@ def test_from_file_rejects_an_unknown_file(tmp_path):
 def test_converter_availability():
     assert converter_available("torchvision") and converter_available("onnx")
     assert not converter_available("no-such-format")
+
+
+def test_mirror_without_its_converter_is_skipped(origin, standin, monkeypatch):
+    from keras_alexnet.weights import fetch
+
+    monkeypatch.setitem(fetch.CONVERTER_MODULES, "caffe", "keras_alexnet.convert.no_such_caffe_module")
+    caffe = _original(origin.url("/models/alexnet-standin.pth"), standin[0], format="caffe")
+    record = dataclasses.replace(get_weights_record("imagenet"), originals=(caffe,))
+    requests_before = len(origin.requests)
+    with pytest.raises(WeightsUnavailableError, match="skipped, the caffe converter is unavailable"):
+        fetch_registered(record, progress=False)
+    assert len(origin.requests) == requests_before
