@@ -72,14 +72,22 @@ def registered():
     register_weights(real, overwrite=True)
 
 
-def test_whole_chain_with_first_mirror_down(origin, standin, registered, capfd):
+def test_whole_chain_with_first_mirror_down_and_a_resumed_download(origin, standin, registered, capfd):
     data, state = standin
     record = dataclasses.replace(
         get_weights_record(NAME),
         originals=(_original(_dead_url(), data), _original(origin.url("/models/alexnet-standin.pth"), data)),
     )
     registered(record)
+    # first attempt: mirror 1 refuses the connection, mirror 2 dies mid-download -> clean error, no cache
+    origin.die_once["/models/alexnet-standin.pth"] = 4_000_000
+    with pytest.raises(WeightsUnavailableError, match="(?s)Connection.*partial file"):
+        keras_alexnet.AlexNet(weights=NAME)
+    assert not checkpoint_cache_dir(NAME).exists()
+    kept = (cache_dir() / "downloads" / "alexnet-standin.pth.part").stat().st_size
+    # second attempt: mirror 2 resumes the partial download, then verify, convert, cache, load
     model = keras_alexnet.AlexNet(weights=NAME)
+    assert origin.requests[-1] == ("/models/alexnet-standin.pth", f"bytes={kept}-")
     # conv1 and fc8 hold the stand-in's weights (OIHW -> HWIO, (out, in) -> (in, out))
     np.testing.assert_array_equal(
         model.get_layer("conv1").kernel.numpy(), state["features.0.weight"].transpose(2, 3, 1, 0)
