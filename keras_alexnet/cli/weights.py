@@ -48,7 +48,9 @@ def register(subparsers) -> None:
     )
     fetch.add_argument("name", help="a registered weights name or alias (see `keras-alexnet weights`)")
     fetch.add_argument("--from", dest="from_file", default=None, help="an original file you already have")
-    fetch.add_argument("--hub-org", default=None, help="Hub organisation (default: $KERAS_ALEXNET_HUB_ORG)")
+    fetch.add_argument(
+        "--hub-org", default=argparse.SUPPRESS, help="Hub organisation (default: $KERAS_ALEXNET_HUB_ORG)"
+    )
     fetch.add_argument("--keep-original", action="store_true", help="keep the downloaded original in the cache")
     fetch.add_argument("--no-progress", action="store_true", help="no progress bar")
     fetch.set_defaults(func=run_fetch)
