@@ -83,10 +83,14 @@ def _layers(weights: dict, conv2_group: int) -> list[tuple]:
     return layers
 
 
-def write_caffemodel(weights: dict, v1: bool = True, conv2_group: int = 2) -> bytes:
-    """Serialize a NetParameter with AlexNet's layers and `weights` (OIHW, (out, in))."""
+def write_caffemodel(weights: dict, v1: bool = True, conv2_group: int = 2, extra: dict | None = None) -> bytes:
+    """Serialize a NetParameter with AlexNet's layers and `weights` (OIHW, (out, in)).
+
+    `extra` maps a layer name to bytes appended to its layer-specific parameter message.
+    """
     net = _string(1, "CaffeNet")
     for name, v1_type, v2_type, v1_field, v2_field, param, bottom, top in _layers(weights, conv2_group):
+        param += (extra or {}).get(name, b"")
         blobs = [weights[f"{name}_{p}"] for p in "wb"] if f"{name}_w" in weights else []
         if v1:
             body = _string(4, name) + _uint(5, v1_type)
@@ -169,3 +173,15 @@ def test_not_a_caffemodel_is_refused(tmp_path):
     path.write_bytes(b"\xff\xff\xff\xff")
     with pytest.raises(ValueError, match="is not a Caffe NetParameter"):
         keras_model_from_caffe(path)
+
+
+def test_transposed_inner_product():
+    """`inner_product_param { transpose: true }` stores fc weights (in, out); they are read back as (out, in)."""
+    from keras_alexnet.convert.caffe_converter import load_caffemodel, source_weights_from_caffe
+
+    weights = small_bvlc_weights(seed=8)
+    stored = dict(weights, fc7_w=weights["fc7_w"].T.copy())
+    data = write_caffemodel(stored, extra={"fc7": _uint(6, 1)})  # InnerProductParameter.transpose = true
+    source = source_weights_from_caffe(*load_caffemodel(data))
+    np.testing.assert_array_equal(source.denses[1][0], weights["fc7_w"])
+    np.testing.assert_array_equal(source.denses[2][0], weights["fc8_w"])

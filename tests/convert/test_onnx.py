@@ -181,3 +181,49 @@ def test_harmless_end_padding_of_a_pooling_is_accepted():
 
     x = np.random.default_rng(0).normal(size=(1, 2, 55, 55)).astype("float32")
     np.testing.assert_array_equal(pool([0, 0, 1, 1]), pool([0, 0, 0, 0]))
+
+
+def test_matmul_add_gemm_variants_and_constant_nodes_read_the_same_weights():
+    """fc7 as MatMul + Add, fc8 as Gemm(transB=0, alpha=2, beta=0.5), conv1's kernel from a Constant node.
+
+    ONNX Runtime confirms the rewritten graph computes the same function; the converter must then read the
+    same (out, in) weights and biases.
+    """
+    from onnx import helper, numpy_helper
+
+    from keras_alexnet.convert.onnx_converter import source_weights_from_onnx
+    from keras_alexnet.convert.reference_models import build_bvlc_like_onnx
+
+    weights = small_bvlc_weights(seed=6)
+    reference = build_bvlc_like_onnx(weights)
+    graph = onnx.ModelProto.FromString(reference.SerializeToString())
+    init = {t.name: t for t in graph.graph.initializer}
+    nodes = list(graph.graph.node)
+    fc7 = next(n for n in nodes if n.output[0] == "fc7_1")
+    fc8 = next(n for n in nodes if n.output[0] == "fc8_1")
+    init["fc7_w_0"].CopyFrom(numpy_helper.from_array(weights["fc7_w"].T.copy(), "fc7_w_0"))
+    matmul = helper.make_node("MatMul", [fc7.input[0], "fc7_w_0"], ["fc7_mm"])
+    add = helper.make_node("Add", ["fc7_b_0", "fc7_mm"], ["fc7_1"])  # bias first: operand order must not matter
+    init["fc8_w_0"].CopyFrom(numpy_helper.from_array((weights["fc8_w"].T / 2).copy(), "fc8_w_0"))
+    init["fc8_b_0"].CopyFrom(numpy_helper.from_array(weights["fc8_b"] * 2, "fc8_b_0"))
+    gemm = helper.make_node("Gemm", list(fc8.input), ["fc8_1"], transB=0, alpha=2.0, beta=0.5)
+    kernel = helper.make_node("Constant", [], ["conv1_w_0"], value=numpy_helper.from_array(weights["conv1_w"]))
+    rewritten = [kernel] + [n for n in nodes if n not in (fc7, fc8)]
+    rewritten.insert(rewritten.index(next(n for n in rewritten if n.output[0] == "fc7_2")), add)
+    rewritten.insert(rewritten.index(add), matmul)
+    rewritten.insert(rewritten.index(next(n for n in rewritten if n.op_type == "Softmax")), gemm)
+    del graph.graph.node[:]
+    graph.graph.node.extend(rewritten)
+    kept = [t for t in graph.graph.initializer if t.name != "conv1_w_0"]
+    del graph.graph.initializer[:]
+    graph.graph.initializer.extend(kept)
+
+    x = np.random.default_rng(0).normal(0, 50, (1, 3, 227, 227)).astype("float32")
+    run = [ort.InferenceSession(g.SerializeToString(), providers=["CPUExecutionProvider"]) for g in (reference, graph)]
+    np.testing.assert_allclose(*[s.run(None, {"data_0": x})[0] for s in run], rtol=1e-5, atol=1e-6)
+
+    source = source_weights_from_onnx(graph)
+    np.testing.assert_array_equal(source.convs[0][0], weights["conv1_w"])
+    for (weight, bias), name in zip(source.denses[1:], ("fc7", "fc8"), strict=True):
+        np.testing.assert_allclose(weight, weights[f"{name}_w"], rtol=1e-6)
+        np.testing.assert_allclose(bias, weights[f"{name}_b"], rtol=1e-6)

@@ -80,6 +80,15 @@ def test_wrong_keys_are_a_clear_error(random_pth):
         source_weights_from_state_dict(broken, "the test dict")
 
 
+def test_data_parallel_prefix_is_removed(random_pth):
+    from keras_alexnet.convert.torchvision_converter import source_weights_from_state_dict
+
+    _, state = random_pth
+    source = source_weights_from_state_dict({f"module.{k}": v for k, v in state.items()}, "a DataParallel dict")
+    np.testing.assert_array_equal(source.convs[2][0], state["features.6.weight"].numpy())
+    np.testing.assert_array_equal(source.denses[2][1], state["classifier.6.bias"].numpy())
+
+
 def test_wrong_shapes_are_a_clear_error(random_pth):
     from keras_alexnet.convert.torchvision_converter import keras_model_from_torchvision
 
