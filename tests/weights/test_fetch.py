@@ -181,3 +181,28 @@ def test_mirror_without_its_converter_is_skipped(origin, standin, monkeypatch):
     with pytest.raises(WeightsUnavailableError, match="skipped, the caffe converter is unavailable"):
         fetch_registered(record, progress=False)
     assert len(origin.requests) == requests_before
+
+
+def test_concurrent_fetch_waits_for_the_lock_and_uses_the_finished_cache(origin, standin, checkpoint):
+    """A second fetch waiting on the lock finds the first one's checkpoint and does not download again."""
+    import shutil
+    import threading
+
+    from filelock import FileLock
+
+    record = dataclasses.replace(
+        get_weights_record(NAME), originals=(_original(origin.url("/models/alexnet-standin.pth"), standin[0]),)
+    )
+    cache_dir().mkdir(parents=True, exist_ok=True)
+    lock = FileLock(str(cache_dir() / f".{NAME}.lock"))
+    result = {}
+    requests_before = len(origin.requests)
+    with lock:  # "another process" is converting
+        waiter = threading.Thread(target=lambda: result.update(resolved=fetch_registered(record, progress=False)))
+        waiter.start()
+        waiter.join(timeout=1.0)
+        assert waiter.is_alive()  # blocked on the lock
+        shutil.copytree(checkpoint[0], checkpoint_cache_dir(NAME))  # the other process finishes
+    waiter.join(timeout=30)
+    assert result["resolved"].top_path == checkpoint_cache_dir(NAME) / "model.weights.h5"
+    assert len(origin.requests) == requests_before
