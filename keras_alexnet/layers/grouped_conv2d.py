@@ -45,8 +45,7 @@ class GroupedConv2D(keras.layers.Conv2D):
     def __init__(self, filters: int, kernel_size, *, groups: int = 2, implementation: str = "auto", **kwargs):
         if implementation not in IMPLEMENTATIONS:
             raise ValueError(
-                f"`implementation` must be one of {IMPLEMENTATIONS}. "
-                f"Received: implementation={implementation!r}"
+                f"`implementation` must be one of {IMPLEMENTATIONS}. Received: implementation={implementation!r}"
             )
         super().__init__(filters, kernel_size, groups=groups, **kwargs)
         self.implementation = implementation

@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 import keras
+import numpy as np
 from keras import ops
+
+IMPLEMENTATIONS = ("auto", "banded", "tf_native", "generic")
 
 
 @keras.saving.register_keras_serializable(package="keras_alexnet")
@@ -21,10 +24,21 @@ class LocalResponseNormalization(keras.layers.Layer):
     window holds `(size - 1) // 2` channels before `c` and `size // 2` after
     it, as in ONNX and Caffe; for odd sizes it is centred.
 
-    On the TensorFlow backend, odd sizes with channels-last data run through
-    `tf.nn.local_response_normalization` (with `depth_radius=(size - 1) // 2`
-    and alpha divided by `size` when averaging, since that op never divides);
-    otherwise the layer is plain `keras.ops` and runs on every backend.
+    Implementations (`implementation=`), all computing the formula above:
+
+    - "banded": the window sums as one matmul of the squares with a 0/1
+      band matrix (channels x channels), and `x ** -0.75` as
+      `rsqrt(x) * sqrt(rsqrt(x))`; plain `keras.ops`, every backend. On
+      the TensorFlow backend (2-core Zen 4, batch 64) it measured 1.3-1.5x
+      faster than `tf.nn.local_response_normalization` forward and 1.4-2.8x
+      forward + backward (docs/performance.md);
+    - "tf_native": `tf.nn.local_response_normalization` (TensorFlow, odd
+      sizes, channels-last; `depth_radius=(size - 1) // 2`, alpha divided by
+      `size` when averaging since that op never divides);
+    - "generic": the sum of `size` shifted slices, plain `keras.ops`;
+    - "auto" (default): "banded" on TensorFlow, "generic" elsewhere.
+
+    Half-precision inputs (bfloat16, float16) are normalised in float32.
 
     Args:
         size: number of channels in the window (the paper's `n`).
@@ -34,6 +48,7 @@ class LocalResponseNormalization(keras.layers.Layer):
         average: divide `alpha` by `size` (Caffe/PyTorch/ONNX) or not (paper).
         data_format: "channels_last" or "channels_first"; defaults to
             `keras.config.image_data_format()`.
+        implementation: "auto", "banded", "tf_native" or "generic" (above).
 
     Example:
 
@@ -52,6 +67,7 @@ class LocalResponseNormalization(keras.layers.Layer):
         beta: float = 0.75,
         average: bool = False,
         data_format: str | None = None,
+        implementation: str = "auto",
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -59,8 +75,7 @@ class LocalResponseNormalization(keras.layers.Layer):
             raise ValueError(f"`size` must be a positive integer. Received: size={size!r}")
         if k < 0 or alpha < 0 or beta < 0:
             raise ValueError(
-                "`k`, `alpha` and `beta` must be non-negative. "
-                f"Received: k={k!r}, alpha={alpha!r}, beta={beta!r}"
+                f"`k`, `alpha` and `beta` must be non-negative. Received: k={k!r}, alpha={alpha!r}, beta={beta!r}"
             )
         self.size = size
         self.k = float(k)
@@ -70,10 +85,14 @@ class LocalResponseNormalization(keras.layers.Layer):
         data_format = data_format or keras.config.image_data_format()
         if data_format not in ("channels_last", "channels_first"):
             raise ValueError(
-                "`data_format` must be 'channels_last' or 'channels_first'. "
-                f"Received: data_format={data_format!r}"
+                f"`data_format` must be 'channels_last' or 'channels_first'. Received: data_format={data_format!r}"
             )
         self.data_format = data_format
+        if implementation not in IMPLEMENTATIONS:
+            raise ValueError(
+                f"`implementation` must be one of {IMPLEMENTATIONS}. Received: implementation={implementation!r}"
+            )
+        self.implementation = implementation
         self.supports_masking = True
 
     @property
@@ -86,9 +105,37 @@ class LocalResponseNormalization(keras.layers.Layer):
         return -1 if self.data_format == "channels_last" else 1
 
     def call(self, inputs):
-        if self._can_use_tf_native_op(inputs):
+        implementation = self.implementation
+        if implementation == "auto":
+            implementation = "banded" if keras.backend.backend() == "tensorflow" else "generic"
+        if implementation == "tf_native" and self._can_use_tf_native_op(inputs):
             return self._call_tf_native(inputs)
+        if implementation == "banded":
+            return self._call_banded(inputs)
         return self._call_generic(inputs)
+
+    def _call_banded(self, inputs):
+        rank = len(inputs.shape)
+        axis = self.channel_axis % rank
+        dtype = keras.backend.standardize_dtype(inputs.dtype)
+        compute_dtype = "float32" if dtype in ("float16", "bfloat16") else dtype
+        x = ops.cast(inputs, compute_dtype)
+        if axis != rank - 1:
+            x = ops.moveaxis(x, axis, -1)
+        channels = x.shape[-1]
+        # band[c', c] = 1 when channel c' is in the window of channel c.
+        offset = np.arange(channels)[:, None] - np.arange(channels)[None, :]
+        band = ((offset >= -((self.size - 1) // 2)) & (offset <= self.size // 2)).astype(compute_dtype)
+        base = self.k + self.effective_alpha * ops.matmul(ops.square(x), band)
+        if self.beta == 0.75:
+            root = ops.rsqrt(base)
+            scale = root * ops.sqrt(root)  # base ** -0.75, much cheaper than pow
+        else:
+            scale = ops.power(base, -self.beta)
+        y = x * scale
+        if axis != rank - 1:
+            y = ops.moveaxis(y, -1, axis)
+        return ops.cast(y, inputs.dtype)
 
     def _can_use_tf_native_op(self, inputs) -> bool:
         return (
@@ -147,5 +194,6 @@ class LocalResponseNormalization(keras.layers.Layer):
             beta=self.beta,
             average=self.average,
             data_format=self.data_format,
+            implementation=self.implementation,
         )
         return config

@@ -1,0 +1,64 @@
+"""Every LRN implementation (banded matmul, TF native, shifted slices) equals a NumPy transcription of the formula."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from keras_alexnet.layers import LocalResponseNormalization
+from keras_alexnet.layers.local_response_normalization import IMPLEMENTATIONS
+
+
+def numpy_lrn(x, size, k, alpha, beta, average, axis=-1):
+    x = np.moveaxis(np.asarray(x, "float64"), axis, -1)
+    channels = x.shape[-1]
+    out = np.empty_like(x)
+    a = alpha / size if average else alpha
+    for c in range(channels):
+        lo, hi = max(0, c - (size - 1) // 2), min(channels, c + size // 2 + 1)
+        out[..., c] = x[..., c] / (k + a * np.sum(x[..., lo:hi] ** 2, axis=-1)) ** beta
+    return np.moveaxis(out, -1, axis)
+
+
+CONSTANTS = [
+    (5, 2.0, 1e-4, 0.75, False),
+    (5, 1.0, 1e-4, 0.75, True),
+    (4, 1.0, 1e-2, 0.5, True),
+    (3, 0.5, 0.3, 1.3, False),
+]
+
+
+@pytest.mark.parametrize("implementation", IMPLEMENTATIONS)
+@pytest.mark.parametrize("size,k,alpha,beta,average", CONSTANTS)
+def test_matches_numpy(implementation, size, k, alpha, beta, average):
+    x = np.random.default_rng(size).normal(0, 20, (2, 4, 3, 13)).astype("float32")
+    layer = LocalResponseNormalization(size=size, k=k, alpha=alpha, beta=beta, average=average,
+                                       implementation=implementation)  # fmt: skip
+    np.testing.assert_allclose(layer(x).numpy(), numpy_lrn(x, size, k, alpha, beta, average), rtol=2e-5, atol=1e-6)
+
+
+def test_banded_channels_first_and_float64():
+    x = np.random.default_rng(1).normal(0, 30, (2, 9, 4, 4))
+    layer = LocalResponseNormalization(size=5, k=1.0, alpha=1e-3, beta=0.75, data_format="channels_first",
+                                       implementation="banded", dtype="float64")  # fmt: skip
+    out = layer(x).numpy()
+    assert out.dtype == np.float64
+    np.testing.assert_allclose(out, numpy_lrn(x, 5, 1.0, 1e-3, 0.75, False, axis=1), rtol=1e-12)
+
+
+def test_banded_bfloat16_input_is_normalised_in_float32():
+    import tensorflow as tf
+
+    x = np.random.default_rng(2).normal(0, 30, (1, 3, 3, 16)).astype("float32")
+    xb = tf.cast(x, tf.bfloat16)
+    out = LocalResponseNormalization(size=5, alpha=1e-2, implementation="banded")(xb)
+    assert out.dtype == tf.bfloat16
+    expected = numpy_lrn(tf.cast(xb, tf.float32).numpy(), 5, 2.0, 1e-2, 0.75, False)
+    np.testing.assert_allclose(tf.cast(out, tf.float32).numpy(), expected, rtol=1e-2)  # one bfloat16 rounding
+
+
+def test_implementation_is_validated_and_serialised():
+    with pytest.raises(ValueError, match="Received: implementation='fast'"):
+        LocalResponseNormalization(implementation="fast")
+    layer = LocalResponseNormalization(implementation="tf_native")
+    assert LocalResponseNormalization.from_config(layer.get_config()).implementation == "tf_native"
