@@ -51,7 +51,7 @@ def test_banded_bfloat16_input_is_normalised_in_float32():
 
     x = np.random.default_rng(2).normal(0, 30, (1, 3, 3, 16)).astype("float32")
     xb = tf.cast(x, tf.bfloat16)
-    out = LocalResponseNormalization(size=5, alpha=1e-2, implementation="banded")(xb)
+    out = LocalResponseNormalization(size=5, alpha=1e-2, implementation="banded", dtype="mixed_bfloat16")(xb)
     assert out.dtype == tf.bfloat16
     expected = numpy_lrn(tf.cast(xb, tf.float32).numpy(), 5, 2.0, 1e-2, 0.75, False)
     np.testing.assert_allclose(tf.cast(out, tf.float32).numpy(), expected, rtol=1e-2)  # one bfloat16 rounding
