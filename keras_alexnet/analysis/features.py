@@ -78,16 +78,26 @@ def iter_features(
     batch_size: int = 32,
     progress: bool = True,
 ) -> Iterator[tuple[np.ndarray, list[Path]]]:
-    """Yield (features, paths) batch by batch; unreadable images are skipped with a warning."""
+    """Yield (features, paths) batch by batch; unreadable images are skipped with a warning.
+
+    The next batch is read and decoded in a background thread while the network runs on the current
+    one; at most two batches of images are in memory.
+    """
     from tqdm.auto import tqdm
 
     if batch_size < 1:
         raise ValueError(f"`batch_size` must be a positive integer. Received: batch_size={batch_size!r}")
-    with tqdm(total=len(paths), unit="img", disable=not progress, file=sys.stderr) as bar:
-        for start in range(0, len(paths), batch_size):
-            chunk = list(paths[start : start + batch_size])
-            batch, kept = load_batch(chunk, network)
+    chunks = [list(paths[start : start + batch_size]) for start in range(0, len(paths), batch_size)]
+    with (
+        tqdm(total=len(paths), unit="img", disable=not progress, file=sys.stderr) as bar,
+        ThreadPoolExecutor(max_workers=1) as reader,
+    ):
+        pending = reader.submit(load_batch, chunks[0], network) if chunks else None
+        for i, chunk in enumerate(chunks):
+            batch, kept = pending.result()
+            if i + 1 < len(chunks):
+                pending = reader.submit(load_batch, chunks[i + 1], network)
             if kept:
                 features = keras.ops.convert_to_numpy(extractor(batch, training=False))
-                yield features.reshape(len(kept), -1).astype(np.float32), [chunk[i] for i in kept]
+                yield features.reshape(len(kept), -1).astype(np.float32), [chunk[j] for j in kept]
             bar.update(len(chunk))
