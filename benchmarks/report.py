@@ -120,7 +120,9 @@ def markdown(results: dict) -> str:
             f"| import keras_alexnet | {loading['import_s']:.2f} s |",
             f"| AlexNet(weights=<local checkpoint>) | {loading['load_s']:.2f} s |",
             f"| first prediction | {loading['first_predict_s']:.2f} s |",
-            f"| peak RSS | {loading['peak_rss_mib']:.0f} MiB |",
+            f"| peak RSS after import / after load + predict | {loading['import_rss_mib']:.0f} / "
+            f"{loading['peak_rss_mib']:.0f} MiB |",
+            f"| checkpoint size on disk | {loading['checkpoint_mib']:.0f} MiB |",
             "",
         ]
     peak = results.get("peak")

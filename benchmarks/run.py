@@ -20,7 +20,9 @@ import sys
 import time
 from pathlib import Path
 
-SECTIONS = ("peak", "inference", "ablations", "training", "pipeline", "loading")
+SECTIONS = ("peak", "inference", "jax", "ablations", "threads", "training", "pipeline", "loading")
+#: Sections left out unless asked for: they explain choices rather than measure the package.
+OPTIONAL = ("ablations", "threads")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -28,12 +30,20 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--quick", action="store_true", help="few repeats and fewer batch sizes (for development)")
     parser.add_argument(
         "--sections",
-        default=",".join(s for s in SECTIONS if s != "ablations"),
-        help=f"comma-separated subset of {','.join(SECTIONS)} (default: all but ablations)",
+        default=",".join(s for s in SECTIONS if s not in OPTIONAL),
+        help=f"comma-separated subset of {','.join(SECTIONS)} (default: all but {','.join(OPTIONAL)}); "
+        "'all' for every section",
+    )
+    parser.add_argument(
+        "--agreement-weights",
+        default=None,
+        help="weights for the bf16/fp32 top-1 agreement (a checkpoint, 'imagenet', ...); default: random weights",
     )
     parser.add_argument("--output", type=Path, default=Path(__file__).parent / "results", help="output folder")
     args = parser.parse_args(argv)
     args.sections = [s.strip() for s in args.sections.split(",") if s.strip()]
+    if args.sections == ["all"]:
+        args.sections = list(SECTIONS)
     unknown = sorted(set(args.sections) - set(SECTIONS))
     if unknown:
         parser.error(f"unknown sections {unknown}; choose from {SECTIONS}")
@@ -49,6 +59,7 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks.timing import loadavg, machine_info
 
     settings = sections.Settings.make(args.quick)
+    settings.agreement_weights = args.agreement_weights
     results: dict = {
         "settings": vars(settings),
         "machine": machine_info(),
@@ -65,7 +76,9 @@ def main(argv: list[str] | None = None) -> int:
     runners = {
         "peak": ("peak", sections.peak),
         "inference": ("inference", sections.inference),
+        "jax": ("jax", sections.other_backends),
         "ablations": ("ablations", sections.ablations),
+        "threads": ("threads", sections.threads),
         "training": ("training", sections.training),
         "pipeline": ("input_pipeline", sections.input_pipeline),
         "loading": ("loading", sections.loading),

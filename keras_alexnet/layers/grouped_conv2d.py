@@ -26,8 +26,13 @@ class GroupedConv2D(keras.layers.Conv2D):
             - "fused": one grouped convolution (Keras' TF backend runs it
               through XLA, which grouped convolution needs on CPU);
             - "split": one ordinary convolution per tower, then a concat;
-            - "auto" (default): "split" on the TensorFlow backend, where it
-              measured faster on CPU (see README), "fused" elsewhere.
+            - "auto" (default): "split" on the TensorFlow backend, "fused"
+              elsewhere. Measured on TensorFlow 2.21 (2-core AMD EPYC Zen 4,
+              whole "original" AlexNet, batch 64, idle machine): "split"
+              114 images/s fp32 and 169 bf16, "fused" 60-97 fp32 and 82-86
+              bf16 (XLA's CPU grouped convolution is slower than two oneDNN
+              convolutions); `python -m benchmarks.run --sections ablations`
+              repeats the comparison (docs/performance.md).
         All other arguments are those of `keras.layers.Conv2D`; `groups`
         defaults to 2.
 
