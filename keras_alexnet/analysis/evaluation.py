@@ -114,3 +114,65 @@ def write_per_class_csv(
             writer.writerow([label, name, index, model_name, int(counts[label]), *values])
     os.replace(temporary, path)
     return path
+
+
+def confusion_submatrix(predictions: np.ndarray, labels: np.ndarray, classes: list[int]) -> np.ndarray:
+    """Counts[i, j] of images of class `classes[i]` predicted as `classes[j]`."""
+    position = {c: i for i, c in enumerate(classes)}
+    matrix = np.zeros((len(classes), len(classes)), dtype=np.int64)
+    for true, predicted in zip(np.asarray(labels).ravel(), np.asarray(predictions).ravel(), strict=True):
+        if int(true) in position and int(predicted) in position:
+            matrix[position[int(true)], position[int(predicted)]] += 1
+    return matrix
+
+
+def plot_evaluation(
+    probabilities: np.ndarray,
+    labels: np.ndarray,
+    model_names: list[str],
+    path: str | os.PathLike,
+    title: str,
+    top_pairs: int = 10,
+) -> Path:
+    """Per-class top-1 accuracy (sorted) beside the confusion matrix of the most-confused classes."""
+    from keras_alexnet.analysis.plotting import new_figure, save_figure
+
+    predictions = probabilities.argmax(axis=1)
+    classes, accuracy = per_class_accuracy(probabilities, labels, k=1)
+    pairs = most_confused(predictions, labels, top_pairs)
+    involved = sorted({c for true, predicted, _ in pairs for c in (true, predicted)})
+    figure = new_figure(12.0, 5.2)
+    left, right = figure.subplots(1, 2, gridspec_kw={"width_ratios": [1.0, 1.2]})
+    order = np.argsort(accuracy, kind="stable")
+    left.bar(np.arange(len(classes)), accuracy[order], width=1.0, color="#3060c0")
+    left.set_xlabel(f"classes, sorted ({len(classes)})")
+    left.set_ylabel("top-1 accuracy")
+    left.set_ylim(0, 1)
+    left.set_title(f"per-class top-1 accuracy (mean {accuracy.mean():.3f})", fontsize=9)
+    if len(classes) <= 20:
+        left.set_xticks(np.arange(len(classes)))
+        left.set_xticklabels([_short(model_names, classes[i]) for i in order], rotation=90, fontsize=7)
+    if involved:
+        matrix = confusion_submatrix(predictions, labels, involved)
+        image = right.imshow(matrix, cmap="Blues")
+        names = [_short(model_names, c) for c in involved]
+        right.set_xticks(range(len(involved)), names, rotation=90, fontsize=7)
+        right.set_yticks(range(len(involved)), names, fontsize=7)
+        right.set_xlabel("predicted")
+        right.set_ylabel("true")
+        for (i, j), count in np.ndenumerate(matrix):
+            if count:
+                right.text(j, i, str(count), ha="center", va="center", fontsize=6, color="black")
+        figure.colorbar(image, ax=right, fraction=0.046, pad=0.04)
+        right.set_title(f"confusions among the classes of the {len(pairs)} most-confused pairs", fontsize=9)
+    else:
+        right.set_axis_off()
+        right.set_title("no errors", fontsize=9)
+    figure.suptitle(title, fontsize=10)
+    figure.tight_layout()
+    return save_figure(figure, path)
+
+
+def _short(model_names: list[str], index: int, length: int = 22) -> str:
+    name = model_names[index] if index < len(model_names) else str(index)
+    return name if len(name) <= length else name[: length - 1] + "…"

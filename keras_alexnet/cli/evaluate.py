@@ -35,6 +35,9 @@ def register(subparsers) -> None:
     parser.add_argument("--download", action="store_true", help="let TFDS download and prepare the dataset")
     parser.add_argument("--csv", default="per_class_accuracy.csv", help="per-class accuracy CSV to write")
     parser.add_argument("--json", default=None, help="also write the summary as JSON")
+    parser.add_argument(
+        "--plot", default="evaluation.png", help="PNG: per-class accuracy and the most-confused classes"
+    )
     parser.add_argument("--top-confusions", type=int, default=10, help="most-confused pairs to print")
     parser.set_defaults(func=run)
 
@@ -43,11 +46,19 @@ def run(args: argparse.Namespace) -> int:
     import numpy as np
 
     from keras_alexnet.analysis.cli_options import describe_weights
-    from keras_alexnet.analysis.evaluation import WNID, label_mapping, most_confused, write_per_class_csv
+    from keras_alexnet.analysis.evaluation import (
+        WNID,
+        label_mapping,
+        most_confused,
+        plot_evaluation,
+        write_per_class_csv,
+    )
     from keras_alexnet.analysis.model_io import load_model, weights_network
     from keras_alexnet.data import load_eval_dataset, predict_probabilities, top_k_error
     from keras_alexnet.data.sources import load_source
 
+    if not args.plot.lower().endswith(".png"):
+        raise ValueError(f"--plot must be a .png file. Received: {args.plot!r}")
     if args.batch_size < 1 or (args.limit is not None and args.limit < 1) or args.top_confusions < 0:
         raise ValueError(
             "--batch-size and --limit must be positive, and --top-confusions non-negative. "
@@ -104,7 +115,9 @@ def run(args: argparse.Namespace) -> int:
     csv_path = write_per_class_csv(args.csv, class_names, mapping, model_names, results, dataset_labels)
     if summary["crops"]["center"]["bad_records"]:
         print(source.bad_records.report())
-    print(f"wrote {csv_path}")
+    title = f"{args.dataset} ({args.split}, {best} crop), {description}"
+    plot_path = plot_evaluation(probabilities, mapped, model_names, args.plot, title, args.top_confusions or 10)
+    print(f"wrote {csv_path} and {plot_path}")
     if args.json:
         Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
     return 0

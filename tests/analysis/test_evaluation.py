@@ -8,10 +8,17 @@ import shutil
 
 import numpy as np
 import pytest
+from PIL import Image
 from sklearn.metrics import confusion_matrix, recall_score
 
 import keras_alexnet
-from keras_alexnet.analysis.evaluation import label_mapping, most_confused, per_class_accuracy
+from keras_alexnet.analysis.evaluation import (
+    confusion_submatrix,
+    label_mapping,
+    most_confused,
+    per_class_accuracy,
+    plot_evaluation,
+)
 from keras_alexnet.cli.main import main as cli_main
 from keras_alexnet.imagenet import imagenet_classes
 
@@ -47,6 +54,18 @@ def test_per_class_accuracy_and_confusions_match_scikit_learn(rng):
     top5 = per_class_accuracy(probabilities, labels, k=5)[1]
     ranks = (probabilities > probabilities[np.arange(200), labels][:, None]).sum(1)
     np.testing.assert_allclose(top5, [np.mean(ranks[labels == c] < 5) for c in classes])
+    subset = [4, 1, 5]
+    full = confusion_matrix(labels, predictions, labels=range(6))
+    np.testing.assert_array_equal(confusion_submatrix(predictions, labels, subset), full[np.ix_(subset, subset)])
+
+
+def test_plot_evaluation(tmp_path, rng):
+    labels = rng.integers(0, 12, size=300)
+    probabilities = rng.random((300, 12))
+    path = plot_evaluation(probabilities, labels, [f"class {i}" for i in range(12)], tmp_path / "e.png", "test")
+    assert np.asarray(Image.open(path)).shape[:2] == (520, 1200)
+    with pytest.raises(ValueError, match="must be a .png"):
+        plot_evaluation(probabilities, labels, [], tmp_path / "e.jpg", "test")
 
 
 def test_cli_on_a_wordnet_folder_with_ten_crops(tmp_path, views_dir, capsys):
@@ -55,11 +74,12 @@ def test_cli_on_a_wordnet_folder_with_ten_crops(tmp_path, views_dir, capsys):
         (root / wnid).mkdir(parents=True)
         for path in views_dir.glob(f"{stem}_*.jpg"):
             shutil.copy(path, root / wnid / path.name)
-    table, summary = tmp_path / "per_class.csv", tmp_path / "summary.json"
-    argv = ["evaluate", "--dataset", f"folder:{root}", "--ten-crop", "--csv", table, "--json", summary]
+    table, summary, plot = tmp_path / "per_class.csv", tmp_path / "summary.json", tmp_path / "evaluation.png"
+    argv = ["evaluate", "--dataset", f"folder:{root}", "--ten-crop", "--csv", table, "--json", summary, "--plot", plot]
     assert run_cli(argv + ["--batch-size", "4"]) == 0
     out = capsys.readouterr().out
     assert "center" in out and "ten" in out and "top-1 error" in out
+    assert np.asarray(Image.open(plot)).ndim == 3
     report = json.loads(summary.read_text())
     assert set(report["crops"]) == {"center", "ten"} and report["crops"]["ten"]["images"] == 6
     rows = list(csv.DictReader(table.open()))
@@ -79,12 +99,14 @@ def test_cli_with_a_checkpoint_on_the_embedded_digits(tmp_path, capsys):
 
     model = keras_alexnet.AlexNet(classes=10)
     save_checkpoint(model, tmp_path / "ckpt", NetworkRecord(classes=10, categories="digits"))
-    table = tmp_path / "pc.csv"
-    assert (
-        run_cli(["evaluate", "--weights", tmp_path / "ckpt", "--dataset", "digits", "--limit", "8", "--csv", table])
-        == 0
-    )
-    rows = list(csv.DictReader(table.open()))
+    outputs = []
+    for run in ("a", "b"):
+        table, plot, summary = tmp_path / f"{run}.csv", tmp_path / f"{run}.png", tmp_path / f"{run}.json"
+        argv = ["evaluate", "--weights", tmp_path / "ckpt", "--dataset", "digits", "--limit", "8"]
+        assert run_cli([*argv, "--csv", table, "--plot", plot, "--json", summary]) == 0
+        outputs.append((table.read_text(), plot.read_bytes(), json.loads(summary.read_text())))
+    assert outputs[0] == outputs[1]  # deterministic: CSV, PNG bytes and summary
+    rows = list(csv.DictReader((tmp_path / "a.csv").open()))
     assert sum(int(r["images"]) for r in rows) == 8
     assert all(r["class"] == r["model_class"] for r in rows)
 
@@ -92,5 +114,7 @@ def test_cli_with_a_checkpoint_on_the_embedded_digits(tmp_path, capsys):
 def test_cli_errors(tmp_path, capsys):
     assert run_cli(["evaluate", "--dataset", "digits", "--limit", "0"]) == 1
     assert "--limit must be positive" in capsys.readouterr().err
+    assert run_cli(["evaluate", "--dataset", "digits", "--plot", tmp_path / "e.jpg"]) == 1
+    assert "--plot must be a .png" in capsys.readouterr().err
     assert run_cli(["evaluate", "--dataset", f"folder:{tmp_path / 'nowhere'}"]) == 1
     assert "does not exist" in capsys.readouterr().err
