@@ -65,22 +65,24 @@ def register(subparsers) -> None:
         formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     add_dataclass_arguments(parser, TrainConfig, HELPS)
-    parser.add_argument("--config", help="a config.json of an earlier run; flags given here override it")
+    parser.add_argument(
+        "--config", help="config.json of an earlier run; flags set here (to non-default values) override it"
+    )
     parser.set_defaults(func=run)
 
 
 def run(args) -> int:
     import json
-    import sys
     from pathlib import Path
 
     from keras_alexnet.training import TrainConfig, train
 
     config = dataclass_from_args(TrainConfig, args)
     if args.config:
-        saved = TrainConfig.from_json(args.config).to_dict()
-        given = {k: v for k, v in vars(args).items() if f"--{k.replace('_', '-')}" in " ".join(sys.argv)}
-        config = TrainConfig.from_dict(saved | {k: v for k, v in given.items() if k in saved})
+        # An earlier run's options; flags set here to something other than their default win.
+        defaults = TrainConfig().to_dict()
+        changed = {k: v for k, v in config.to_dict().items() if v != defaults[k]}
+        config = TrainConfig.from_dict(TrainConfig.from_json(args.config).to_dict() | changed)
     result = train(config)
     final = result.final
     summary = {k: round(v, 4) for k, v in final.items() if k.startswith(("val_", "loss", "top"))}

@@ -27,17 +27,32 @@ import numpy as np
 
 
 class BadRecordCounter:
-    """Thread-safe count of the records a pipeline skipped, with a few examples of why."""
+    """Thread-safe count of the distinct records a pipeline skipped, with a few examples of why.
+
+    Records are identified by a key (file path, TFDS record id) when the source gives one, so a bad
+    file met again in a later epoch (or by the statistics pass) is counted once.
+    """
 
     def __init__(self, max_examples: int = 10):
         self._lock = threading.Lock()
-        self.count = 0
+        self._keys: set[str] = set()
+        self._unkeyed = 0
         self.examples: list[str] = []
         self._max_examples = max_examples
 
-    def add(self, reason: str) -> None:
+    @property
+    def count(self) -> int:
+        return len(self._keys) + self._unkeyed
+
+    def add(self, reason: str, key: str | None = None) -> None:
         with self._lock:
-            self.count += 1
+            if key is not None:
+                if key in self._keys:
+                    return
+                self._keys.add(key)
+                reason = f"{key}: {reason}"
+            else:
+                self._unkeyed += 1
             if len(self.examples) < self._max_examples:
                 self.examples.append(reason)
 
@@ -48,22 +63,24 @@ class BadRecordCounter:
         return f"skipped {self.count} bad record(s): " + "; ".join(self.examples)
 
 
-def decode_to_rgb(data: bytes, counter: BadRecordCounter | None = None) -> tuple[np.ndarray, bool]:
-    """Decode `data` to uint8 (H, W, 3); `(empty, False)` (and counted) when it is unusable."""
+def decode_to_rgb(
+    data: bytes, counter: BadRecordCounter | None = None, key: str | None = None
+) -> tuple[np.ndarray, bool]:
+    """Decode `data` to uint8 (H, W, 3); `(empty, False)` (and counted under `key`) when it is unusable."""
     import tensorflow as tf
 
     try:
         image = tf.io.decode_image(data, channels=0, expand_animations=False).numpy()
     except (tf.errors.InvalidArgumentError, tf.errors.UnknownError, ValueError) as error:
         if counter is not None:
-            counter.add(f"undecodable ({str(error).splitlines()[0][:80]})")
+            counter.add(f"undecodable ({str(error).splitlines()[0][:80]})", key)
         return np.zeros((1, 1, 3), np.uint8), False
     channels = image.shape[-1]
     if channels == 1:
         image = np.repeat(image, 3, axis=-1)
     elif channels != 3:
         if counter is not None:
-            counter.add(f"{channels} channels (expected 1 or 3)")
+            counter.add(f"{channels} channels (expected 1 or 3)", key)
         return np.zeros((1, 1, 3), np.uint8), False
     if image.dtype != np.uint8:  # 16-bit PNG
         image = (image.astype(np.float32) / 257.0).round().astype(np.uint8)
@@ -71,15 +88,21 @@ def decode_to_rgb(data: bytes, counter: BadRecordCounter | None = None) -> tuple
 
 
 def decode_images(dataset, counter: BadRecordCounter | None = None, num_parallel_calls=None):
-    """Map a dataset of (encoded bytes, label) to (uint8 RGB image, label), dropping bad records."""
+    """Map (encoded bytes, label[, key]) to (uint8 RGB image, label), dropping (and counting) bad records.
+
+    `key` (a string: file path, record id) identifies a record, so it is counted once however often it is read.
+    """
     import tensorflow as tf
 
     num_parallel_calls = num_parallel_calls or tf.data.AUTOTUNE
+    keyed = len(dataset.element_spec) == 3
 
-    def _decode(data, label):
-        image, ok = tf.py_function(
-            lambda d: decode_to_rgb(d.numpy(), counter), [data], [tf.uint8, tf.bool], name="decode_rgb"
-        )
+    def _decode(data, label, key=None):
+        def decode(d, k=None):
+            return decode_to_rgb(d.numpy(), counter, k.numpy().decode() if k is not None else None)
+
+        inputs = [data, key] if keyed else [data]
+        image, ok = tf.py_function(decode, inputs, [tf.uint8, tf.bool], name="decode_rgb")
         image.set_shape([None, None, 3])
         ok.set_shape([])
         return image, label, ok

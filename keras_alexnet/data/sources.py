@@ -134,7 +134,7 @@ def _folder(root: Path, split: str, counter: BadRecordCounter) -> ImageSource:
     index = {c: i for i, c in enumerate(class_names)}
     labels = [index[Path(p).parent.name] for p in paths]
     dataset = tf.data.Dataset.from_tensor_slices((paths, tf.constant(labels, tf.int32)))
-    dataset = dataset.map(lambda p, y: (tf.io.read_file(p), y), num_parallel_calls=tf.data.AUTOTUNE)
+    dataset = dataset.map(lambda p, y: (tf.io.read_file(p), y, p), num_parallel_calls=tf.data.AUTOTUNE)
     return ImageSource(decode_images(dataset, counter), class_names, len(paths), f"folder:{root}", split, counter)
 
 
@@ -167,9 +167,12 @@ def _tfds(name, split, data_dir, manual_dir, download, shuffle_files, counter) -
         )
     split = _tfds_split(builder, split)
     dataset = builder.as_dataset(
-        split=split, shuffle_files=shuffle_files, decoders={image_key: tfds.decode.SkipDecoding()}
+        split=split,
+        shuffle_files=shuffle_files,
+        decoders={image_key: tfds.decode.SkipDecoding()},
+        read_config=tfds.ReadConfig(add_tfds_id=True),
     )
-    dataset = dataset.map(lambda ex: (ex[image_key], tf.cast(ex[label_key], tf.int32)))
+    dataset = dataset.map(lambda ex: (ex[image_key], tf.cast(ex[label_key], tf.int32), ex["tfds_id"]))
     num_examples = builder.info.splits[split].num_examples
     return ImageSource(
         decode_images(dataset, counter), list(features[label_key].names), num_examples, name, split, counter

@@ -52,7 +52,9 @@ def test_folder_source_skips_and_counts_bad_records(image_folder):
     gray = [image for image, _ in examples if image.shape[:2] == (30, 30)]
     assert len(gray) == 2 and all((g[..., 0] == g[..., 1]).all() and (g[..., 1] == g[..., 2]).all() for g in gray)
     assert source.bad_records.count == 3
-    assert "4 channels" in source.bad_records.report()
+    assert "4 channels" in source.bad_records.report() and "rgba.png" in source.bad_records.report()
+    assert sum(1 for _ in source.dataset) == 8  # a second pass (next epoch) counts the same files once
+    assert source.bad_records.count == 3
 
 
 def test_folder_with_split_subfolders(tmp_path, rng):

@@ -154,3 +154,20 @@ def test_finetune_command_outputs_load_everywhere(tmp_path, random_checkpoint, c
     np.testing.assert_array_equal(
         trained.get_layer("conv1").get_weights()[0], source.get_layer("conv1").get_weights()[0]
     )
+
+
+def test_train_config_file_with_overrides(tmp_path, monkeypatch):
+    import keras_alexnet.training as training
+    from keras_alexnet.training import TrainConfig
+
+    saved = TrainConfig(learning_rate=0.05, epochs=7, limit=10)
+    (tmp_path / "config.json").write_text(json.dumps({"config": saved.to_dict(), "derived": {}}))
+    seen = {}
+
+    def fake_train(config):
+        seen["config"] = config
+        raise RuntimeError("stop here")
+
+    monkeypatch.setattr(training, "train", fake_train)
+    assert main(["train", "--config", str(tmp_path / "config.json"), "--epochs", "2"]) == 1
+    assert (seen["config"].learning_rate, seen["config"].epochs, seen["config"].limit) == (0.05, 2, 10)

@@ -106,3 +106,44 @@ def test_atomic_save_keeps_the_last_good_model(tmp_path, monkeypatch):
     assert path.read_bytes() == good
     assert [p.name for p in tmp_path.iterdir()] == ["model.keras"]  # no leftovers
     np.testing.assert_array_equal(keras.saving.load_model(path).get_weights()[0], model.get_weights()[0])
+
+
+def test_training_on_a_folder_with_bad_files_counts_them(tmp_path, rng):
+    from PIL import Image
+
+    from keras_alexnet.training import TrainConfig, train
+
+    for split, count in (("train", 8), ("val", 4)):
+        for c in ("a", "b"):
+            folder = tmp_path / "data" / split / c
+            folder.mkdir(parents=True)
+            for i in range(count):
+                Image.fromarray(rng.integers(0, 256, (20, 24, 3), dtype=np.uint8)).save(folder / f"{i}.jpg")
+            (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff not really a jpeg")
+
+    def tiny(num_classes, image_size):
+        return keras.Sequential(
+            [
+                keras.Input((image_size, image_size, 3)),
+                keras.layers.Flatten(),
+                keras.layers.Dense(num_classes, "softmax"),
+            ]
+        )
+
+    config = TrainConfig(
+        dataset=f"folder:{tmp_path / 'data'}",
+        val_split="val",
+        image_size=12,
+        resize=16,
+        batch_size=4,
+        epochs=1,
+        steps_per_epoch=3,
+        run_dir=str(tmp_path / "run"),
+        verbose=0,
+        strategy="none",
+    )
+    result = train(config, model_fn=tiny)
+    assert result.bad_records == 4  # one per class folder, in both splits
+    results = json.loads((tmp_path / "run" / "results.json").read_text())
+    assert results["bad_records"] == 4 and "undecodable" in results["bad_records_report"]
+    assert result.effective_config["derived"]["class_names"] == ["a", "b"]
