@@ -13,7 +13,9 @@ Formats and what they need (`pip install "keras-alexnet[export]"`):
   to verify);
 - "litert": a `.tflite` flatbuffer (TensorFlow's converter; verified with
   `ai-edge-litert`'s interpreter, or `tf.lite.Interpreter` without it). The
-  batch size is fixed (`batch_size`, default 1).
+  batch size is fixed (`batch_size`, default 1); float32 models only.
+
+SavedModel also takes `mixed_bfloat16` models (compare with a looser `atol`).
 
 Example:
 
@@ -71,6 +73,12 @@ def _check_dtype(model: keras.Model, format: str) -> None:
         raise ValueError(
             "ONNX export (tf2onnx) supports float32 models only; build the model with dtype=None or 'float32' "
             f"(ONNX Runtime has its own float16/int8 tooling). Received: a model computing in {sorted(compute_dtypes)}"
+        )
+    if format == "litert" and compute_dtypes - {"float32"}:
+        raise ValueError(
+            "LiteRT export needs a float32 model: bfloat16/float16 Keras policies become TensorFlow 'select' ops "
+            "that the LiteRT interpreter cannot run; build the model with dtype=None or 'float32' (LiteRT does "
+            f"its own float16/int8 quantization). Received: a model computing in {sorted(compute_dtypes)}"
         )
 
 

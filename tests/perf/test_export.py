@@ -50,12 +50,22 @@ def test_bad_arguments(small_model, tmp_path):
         export_model(small_model, tmp_path / "m", "tflite")
     with pytest.raises(ValueError, match="fixed input size"):
         export_model(keras_alexnet.AlexNet(include_top=False), tmp_path / "m", "onnx")
+    bf16 = keras_alexnet.AlexNet(include_top=False, input_shape=(67, 67, 3), dtype="mixed_bfloat16")
     with pytest.raises(ValueError, match="float32 models only"):
-        export_model(keras_alexnet.AlexNet(include_top=False, input_shape=(67, 67, 3), dtype="mixed_bfloat16"),
-                     tmp_path / "m", "onnx")  # fmt: skip
+        export_model(bf16, tmp_path / "m", "onnx")
+    with pytest.raises(ValueError, match="LiteRT export needs a float32 model"):
+        export_model(bf16, tmp_path / "m", "litert")
     path = export_model(small_model, tmp_path / "m", "saved_model", verify=False)
     with pytest.raises(ValueError, match="overwrite"):
         export_model(small_model, path, "saved_model", overwrite=False)
+
+
+def test_bfloat16_saved_model_matches_the_keras_model(tmp_path):
+    model = keras_alexnet.AlexNet(include_top=False, input_shape=(67, 67, 3), pooling="avg", dtype="mixed_bfloat16")
+    path = export_model(model, tmp_path / "bf16", "saved_model", atol=1e-2)
+    x = sample_batch(model, 2, seed=1)
+    expected = np.asarray(model(x), "float32")
+    np.testing.assert_allclose(load_exported(path, "saved_model")(x).astype("float32"), expected, atol=1e-2)
 
 
 def test_cli_export(tmp_path, capsys):
