@@ -29,7 +29,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=2)
     parser.add_argument("--limit", type=int, default=512, help="training images (the split has 1438)")
     parser.add_argument("--learning-rate", type=float, default=0.001)
-    parser.add_argument("--freeze", default="conv", choices=["conv", "none"])
+    parser.add_argument("--freeze", default="conv", choices=["conv", "all", "none"])
     parser.add_argument("--run-dir", default="runs/finetune_digits")
     args = parser.parse_args()
 

@@ -18,7 +18,7 @@ HELPS = {
     "weights": "starting weights: a registered name ('imagenet', ...), hf://org/repo, a checkpoint directory, "
     "a .keras file or a .weights.h5 file (with --variant)",
     "dataset": "'digits' (embedded, offline), 'folder:PATH' or a TFDS name",
-    "freeze": "'conv' (freeze conv1-conv5) or 'none'",
+    "freeze": "'conv' (freeze conv1-conv5), 'all' (train only the new classifier) or 'none'",
     "variant": "variant of a bare .weights.h5 / .keras file",
     "learning_rate": "learning rate of PaperSGD",
     "ten_crop": "also report the paper's ten-crop top-1/top-5",

@@ -3,8 +3,9 @@
 The network is `keras_alexnet.AlexNet(weights=...)` (a registered name such as
 "imagenet", an `hf://` URI, a checkpoint directory, a `.keras` file, or a
 `.weights.h5` file with `variant=`); its `predictions` layer is replaced by a
-new N-way softmax layer (N = the dataset's classes), and the five
-convolutional layers are frozen unless `freeze="none"`. Images get the
+new N-way softmax layer (N = the dataset's classes); `freeze="conv"` (the
+default) freezes the five convolutional layers, `"all"` everything but the new
+classifier (a linear probe), `"none"` nothing. Images get the
 weights' own preprocessing ("caffe" for the BVLC weights, "torch" for the
 torchvision ones) plus the paper's random crops and flips; `PaperSGD` with
 momentum and weight decay trains the unfrozen layers. The result is evaluated
@@ -38,7 +39,7 @@ from keras_alexnet.training.config import save_json_atomic
 from keras_alexnet.training.metrics import top_k_metrics
 from keras_alexnet.training.optimizer import PaperSGD
 
-FREEZE_OPTIONS = ("conv", "none")
+FREEZE_OPTIONS = ("conv", "all", "none")
 
 
 @dataclasses.dataclass
@@ -84,10 +85,9 @@ def replace_classifier(model: keras.Model, classes: int, freeze: str = "conv", s
         kernel_initializer=keras.initializers.RandomNormal(stddev=0.01, seed=seed),
     )
     new_model = keras.Model(model.inputs, head(features), name=model.name)
-    if freeze == "conv":
-        for layer in new_model.layers:
-            if layer.name.startswith("conv"):
-                layer.trainable = False
+    for layer in new_model.layers:
+        frozen = freeze == "all" and layer is not head or freeze == "conv" and layer.name.startswith("conv")
+        layer.trainable = not frozen
     return new_model
 
 

@@ -171,3 +171,22 @@ def test_train_config_file_with_overrides(tmp_path, monkeypatch):
     monkeypatch.setattr(training, "train", fake_train)
     assert main(["train", "--config", str(tmp_path / "config.json"), "--epochs", "2"]) == 1
     assert (seen["config"].learning_rate, seen["config"].epochs, seen["config"].limit) == (0.05, 2, 10)
+
+
+def test_replace_classifier_freeze_options():
+    import keras_alexnet
+    from keras_alexnet.training.finetune import replace_classifier
+
+    base = keras_alexnet.AlexNet()
+    trainable = {
+        freeze: {layer.name for layer in replace_classifier(base, 7, freeze).layers if layer.trainable_weights}
+        for freeze in ("conv", "all", "none")
+    }
+    assert trainable["conv"] == {"fc6", "fc7", "predictions"}
+    assert trainable["all"] == {"predictions"}
+    assert trainable["none"] == {"conv1", "conv2", "conv3", "conv4", "conv5", "fc6", "fc7", "predictions"}
+    assert replace_classifier(base, 7).get_layer("predictions").units == 7
+    with pytest.raises(ValueError, match="Received: freeze='trunk'"):
+        replace_classifier(base, 7, "trunk")
+    with pytest.raises(ValueError, match="include_top=True"):
+        replace_classifier(keras_alexnet.AlexNet(include_top=False), 7)
