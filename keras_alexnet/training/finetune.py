@@ -144,7 +144,7 @@ def finetune(config: FinetuneConfig) -> dict:
         epochs=config.epochs,
         steps_per_epoch=steps,
         validation_data=val_center,
-        callbacks=[keras.callbacks.CSVLogger(str(run_dir / "log.csv"))],
+        callbacks=[_LearningRateLogger(), keras.callbacks.CSVLogger(str(run_dir / "log.csv"))],
         verbose=config.verbose,
         shuffle=False,
     )
@@ -188,6 +188,14 @@ def finetune(config: FinetuneConfig) -> dict:
     }
     save_json_atomic(run_dir / "results.json", results)
     return results
+
+
+class _LearningRateLogger(keras.callbacks.Callback):
+    """Put the optimizer's learning rate into the epoch logs (for log.csv and `keras-alexnet plot`)."""
+
+    def on_epoch_end(self, epoch, logs=None):
+        if logs is not None:
+            logs["learning_rate"] = float(keras.ops.convert_to_numpy(self.model.optimizer.learning_rate))
 
 
 def _classes_in(weights: str | os.PathLike, variant: str) -> int:

@@ -69,7 +69,9 @@ def plot_run(run_dir: str | os.PathLike, output: str | os.PathLike | None = None
                 axis.plot(epochs, values, marker="o", label=label if key != "learning_rate" else None)
         axis.set_title(title)
         axis.set_xlabel("epoch")
-        if key == "learning_rate":
+        if not axis.lines:
+            axis.text(0.5, 0.5, "not logged", ha="center", va="center", transform=axis.transAxes, color="gray")
+        elif key == "learning_rate":
             axis.set_yscale("log")
         elif axis.lines:
             axis.legend()
