@@ -96,6 +96,17 @@ def markdown(results: dict) -> str:
             lat = entry["latency_batch_1"]
             lines.append(f"| {name} | {cells} | {lat['median_ms']:.1f} / {lat['p90_ms']:.1f} |")
         lines.append("")
+    jax = results.get("jax")
+    if isinstance(jax, dict) and "batch_64" in jax:
+        cells = ", ".join(f"batch {k.removeprefix('batch_')}: {v['per_second']:.1f}" for k, v in jax.items()
+                          if k.startswith("batch_"))  # fmt: skip
+        lines += [f"keras_alexnet on the JAX backend (fp32, images/s): {cells}.", ""]
+    for key, title in (("ablations", "Ablation (one change from the default)"), ("threads", "Thread settings")):
+        section = results.get(key)
+        if section:
+            lines += [f"| {title} | images/s | median ms per call |", "|---|---|---|"]
+            lines += [f"| {n} | {e['per_second']:.1f} | {1000 * e['median_s']:.1f} |" for n, e in section.items()]
+            lines.append("")
     training = results.get("training", {})
     if training:
         names = list(dict.fromkeys(n for entry in training.values() for n in entry))

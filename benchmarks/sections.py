@@ -14,7 +14,7 @@ from pathlib import Path
 import numpy as np
 
 from benchmarks import peers
-from benchmarks.timing import Timing, measure
+from benchmarks.timing import measure
 
 
 @dataclasses.dataclass
@@ -51,29 +51,6 @@ def macs_per_image() -> int:
         return int(count_macs("original"))
     except ImportError:  # pragma: no cover - the module is written by another part of the package
         return 724_406_816
-
-
-def _images_per_repeat(batch: int) -> int:
-    """Images per timed repeat: one call at batch >= 32, 32 calls at batch 1 (latency is timed separately)."""
-    return max(batch, 32)
-
-
-def _throughput(predict, x: np.ndarray, batch: int, settings: Settings) -> Timing:
-    images = _images_per_repeat(batch)
-    chunk = x[:batch]
-    calls = images // batch
-
-    def run():
-        for _ in range(calls):
-            predict(chunk)
-
-    return measure(run, items=calls * batch, repeats=settings.repeats, warmup=1)
-
-
-def _latency(predict, x: np.ndarray, settings: Settings) -> dict:
-    one = x[:1]
-    timing = measure(lambda: predict(one), items=1, repeats=settings.latency_repeats, warmup=3)
-    return {"median_ms": 1000 * timing.median, "p90_ms": 1000 * timing.percentile(90)}
 
 
 # --------------------------------------------------------------------------- peak
@@ -132,41 +109,49 @@ def _top5_overlap(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean([len(set(i) & set(j)) / 5 for i, j in zip(top_a, top_b, strict=True)]))
 
 
-def inference(settings: Settings, log) -> dict:
-    """Throughput and latency of keras_alexnet (fp32, bf16), ONNX Runtime and PyTorch eager, same weights."""
-    import torch
+#: The runtimes of the inference section: name -> worker arguments.
+RUNTIMES = {
+    "keras_alexnet fp32": ["--runtime", "keras"],
+    "keras_alexnet bf16": ["--runtime", "keras", "--dtype", "mixed_bfloat16"],
+    "onnxruntime fp32": ["--runtime", "onnxruntime"],
+    "pytorch eager fp32": ["--runtime", "pytorch"],
+}
 
+
+def inference(settings: Settings, log) -> dict:
+    """Throughput and latency of keras_alexnet (fp32, bf16), ONNX Runtime and PyTorch eager, same weights.
+
+    Each runtime runs in its own fresh process (`benchmarks.worker`), one after the other; its output on
+    a fixed batch is checked against ONNX Runtime's before its timings are accepted.
+    """
     from keras_alexnet.performance import compiled_predict
 
     weights = peers.bvlc_weights(seed=0)
-    x = peers.sample_input(max(settings.batches + (64,)))
-    keras_fp32 = peers.keras_model(weights)
-    keras_bf16 = peers.keras_model(weights, dtype="mixed_bfloat16")
-    torch_model = peers.torch_model(weights)
-    session = peers.ort_session(weights)
-
-    runtimes = {
-        "keras_alexnet fp32": compiled_predict(keras_fp32),
-        "keras_alexnet bf16": compiled_predict(keras_bf16),
-        "onnxruntime fp32": lambda a: peers.ort_predict(session, peers.to_nchw(a)),
-        "pytorch eager fp32": lambda a: peers.torch_predict(torch_model, peers.to_nchw(a)),
-    }
-    check = {name: predict(x[:4]) for name, predict in runtimes.items() if "bf16" not in name}
-    max_diff = peers.check_outputs(check, "onnxruntime fp32", atol=1e-4)
-    log(f"outputs agree before timing (max |diff| vs ONNX Runtime: {max_diff})")
-
-    results: dict = {"check_max_abs_diff": max_diff, "torch_threads": torch.get_num_threads(), "runtimes": {}}
-    for name, predict in runtimes.items():
-        entry = {}
-        for batch in settings.batches:
-            timing = _throughput(predict, x, batch, settings)
-            entry[f"batch_{batch}"] = timing.to_dict()
-            log(f"  {name:22s} batch {batch:3d}: {timing.per_second:7.1f} images/s")
-        entry["latency_batch_1"] = _latency(predict, x, settings)
-        log(f"  {name:22s} latency: {entry['latency_batch_1']}")
+    reference = peers.ort_predict(peers.ort_session(weights), peers.to_nchw(peers.sample_input(64)[:4]))
+    batches = ",".join(str(b) for b in settings.batches)
+    results: dict = {"check_max_abs_diff": {}, "runtimes": {}}
+    for name, arguments in RUNTIMES.items():
+        extra = ["--batches", batches, "--latency-repeats", str(settings.latency_repeats)]
+        entry = run_worker(settings, *arguments, *extra)
+        output = np.asarray(entry.pop("check_output"))
+        diff = float(np.max(np.abs(output - reference)))
+        results["check_max_abs_diff"][name] = diff
+        tolerance = 2e-2 if "bf16" in name else 1e-4  # bfloat16 keeps 8 bits of mantissa
+        if diff > tolerance or ("bf16" not in name and not np.array_equal(output.argmax(-1), reference.argmax(-1))):
+            raise RuntimeError(f"{name} disagrees with ONNX Runtime: max |diff| = {diff:.3g} (tolerance {tolerance})")
+        entry.pop("runtime", None)
         results["runtimes"][name] = entry
+        cells = ", ".join(f"batch {k.removeprefix('batch_')}: {v['per_second']:.1f}" for k, v in entry.items()
+                          if k.startswith("batch_"))  # fmt: skip
+        log(f"  {name:20s} images/s {cells}; latency {entry['latency_batch_1']} (max |diff| vs ORT {diff:.2g})")
 
-    results["bf16_agreement"] = bf16_agreement(settings, runtimes)
+    fp32_model = peers.keras_model(weights)
+    bf16_model = peers.keras_model(weights, dtype="mixed_bfloat16")
+    predictors = {
+        "keras_alexnet fp32": compiled_predict(fp32_model),
+        "keras_alexnet bf16": compiled_predict(bf16_model),
+    }
+    results["bf16_agreement"] = bf16_agreement(settings, predictors)
     log(f"  bf16 vs fp32 on real images: {results['bf16_agreement']}")
     return results
 
@@ -290,7 +275,7 @@ def other_backends(settings: Settings, log) -> dict:
     weights = peers.bvlc_weights(seed=0)
     reference = peers.ort_predict(peers.ort_session(weights), peers.to_nchw(peers.sample_input(64)[:4]))
     batches = ",".join(str(b) for b in settings.batches if b in (1, 64))
-    result = run_worker(settings, "--backend", "jax", "--batches", batches)  # XLA-compiled by model.predict
+    result = run_worker(settings, "--runtime", "keras", "--backend", "jax", "--batches", batches)
     diff = float(np.max(np.abs(np.asarray(result.pop("check_output")) - reference)))
     if diff > 1e-4:
         raise RuntimeError(f"keras_alexnet on JAX disagrees with ONNX Runtime: max |diff| = {diff:.3g}")

@@ -1,8 +1,12 @@
-"""Time keras_alexnet inference in a fresh process (another Keras backend, other thread settings).
+"""Time one runtime's inference in a fresh process, so the runtimes' thread pools never compete.
 
-`python -m benchmarks.worker --backend jax --batches 1,64 --repeats 3 --out result.json`
-writes throughput per batch size and the model's output on `peers.sample_input(4)`
-(so the parent can check it against ONNX Runtime) as JSON.
+`python -m benchmarks.worker --runtime onnxruntime --batches 1,16,64 --repeats 5 --out result.json`
+
+Runtimes: "keras" (keras_alexnet on `--backend`, `--dtype`, optional thread
+settings), "onnxruntime" and "pytorch". Every runtime builds the same network
+from the same seeded weights (`benchmarks.peers`) and writes, as JSON, its
+output on `peers.sample_input(4)` (the parent checks it against ONNX Runtime
+before it reports any timing), images/s per batch size and batch-1 latency.
 """
 
 from __future__ import annotations
@@ -14,14 +18,43 @@ import sys
 from pathlib import Path
 
 
+def _predictor(args):
+    from benchmarks import peers
+
+    weights = peers.bvlc_weights(seed=0)
+    if args.runtime == "onnxruntime":
+        session = peers.ort_session(weights)
+        return lambda x: peers.ort_predict(session, peers.to_nchw(x))
+    if args.runtime == "pytorch":
+        import torch
+
+        model = peers.torch_model(weights)
+        if args.torch_threads:
+            torch.set_num_threads(args.torch_threads)
+        return lambda x: peers.torch_predict(model, peers.to_nchw(x))
+    if args.backend == "tensorflow" and (args.intra_op or args.inter_op):
+        from keras_alexnet.performance import configure_threads
+
+        configure_threads(args.intra_op, args.inter_op)
+    model = peers.keras_model(weights, dtype=args.dtype)
+    if args.backend == "tensorflow":
+        from keras_alexnet.performance import compiled_predict
+
+        return compiled_predict(model)
+    return lambda x: model.predict(x, batch_size=len(x), verbose=0)  # jit-compiled by Keras on JAX
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--backend", default="tensorflow")
+    parser.add_argument("--runtime", choices=("keras", "onnxruntime", "pytorch"), default="keras")
+    parser.add_argument("--backend", default="tensorflow", help="Keras backend, with --runtime keras")
+    parser.add_argument("--dtype", default=None, help="Keras dtype policy, with --runtime keras")
     parser.add_argument("--batches", default="64")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--latency-repeats", type=int, default=0, help="batch-1 latency samples (0: none)")
     parser.add_argument("--intra-op", type=int, default=None)
     parser.add_argument("--inter-op", type=int, default=None)
-    parser.add_argument("--dtype", default=None)
+    parser.add_argument("--torch-threads", type=int, default=None)
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     os.environ["KERAS_BACKEND"] = args.backend
@@ -33,30 +66,20 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks import peers
     from benchmarks.timing import measure
 
-    if args.backend == "tensorflow" and (args.intra_op or args.inter_op):
-        from keras_alexnet.performance import configure_threads
-
-        configure_threads(args.intra_op, args.inter_op)
-    model = peers.keras_model(peers.bvlc_weights(seed=0), dtype=args.dtype)
-    if args.backend == "tensorflow":
-        from keras_alexnet.performance import compiled_predict
-
-        predict = compiled_predict(model)
-    else:
-
-        def predict(x):
-            return model.predict(x, batch_size=len(x), verbose=0)
-
+    predict = _predictor(args)
     x = peers.sample_input(64)
-    result = {"backend": args.backend, "check_output": np.asarray(predict(x[:4]), "float32").tolist()}
+    result: dict = {"runtime": args.runtime, "check_output": np.asarray(predict(x[:4]), "float32").tolist()}
     for batch in (int(b) for b in args.batches.split(",")):
-        calls = max(1, 64 // batch)
+        calls = max(1, 32 // batch)
 
         def run(batch=batch, calls=calls):
             for _ in range(calls):
                 predict(x[:batch])
 
         result[f"batch_{batch}"] = measure(run, items=calls * batch, repeats=args.repeats).to_dict()
+    if args.latency_repeats:
+        timing = measure(lambda: predict(x[:1]), items=1, repeats=args.latency_repeats, warmup=3)
+        result["latency_batch_1"] = {"median_ms": 1000 * timing.median, "p90_ms": 1000 * timing.percentile(90)}
     args.out.write_text(json.dumps(result))
     return 0
 
