@@ -139,7 +139,6 @@ def _folder(root: Path, split: str, counter: BadRecordCounter) -> ImageSource:
 
 
 def _tfds(name, split, data_dir, manual_dir, download, shuffle_files, counter) -> ImageSource:
-    import tensorflow as tf
     import tensorflow_datasets as tfds
 
     try:
@@ -165,6 +164,25 @@ def _tfds(name, split, data_dir, manual_dir, download, shuffle_files, counter) -
             f"TFDS dataset {name!r} is not prepared in {builder.data_dir}; pass download=True (--download) "
             f"or manual_dir= (--manual-dir) for manually downloaded archives. Received: data_dir={data_dir!r}"
         )
+    return tfds_builder_source(builder, split, shuffle_files=shuffle_files, counter=counter)
+
+
+def tfds_builder_source(
+    builder, split: str, *, shuffle_files: bool = False, counter: BadRecordCounter | None = None
+) -> ImageSource:
+    """An `ImageSource` from a prepared TFDS builder (e.g. `tfds.builder(...)`, `tfds.ImageFolder(...)`)."""
+    import tensorflow as tf
+    import tensorflow_datasets as tfds
+
+    counter = counter if counter is not None else BadRecordCounter()
+    features = builder.info.features
+    image_key = next((k for k, f in features.items() if isinstance(f, tfds.features.Image)), None)
+    label_key = next((k for k, f in features.items() if isinstance(f, tfds.features.ClassLabel)), None)
+    if image_key is None or label_key is None:
+        raise ValueError(
+            f"TFDS dataset {builder.name!r} is not an image-classification dataset (it needs an Image and a "
+            f"ClassLabel feature). Received: features={list(features)}"
+        )
     split = _tfds_split(builder, split)
     dataset = builder.as_dataset(
         split=split,
@@ -172,10 +190,17 @@ def _tfds(name, split, data_dir, manual_dir, download, shuffle_files, counter) -
         decoders={image_key: tfds.decode.SkipDecoding()},
         read_config=tfds.ReadConfig(add_tfds_id=True),
     )
-    dataset = dataset.map(lambda ex: (ex[image_key], tf.cast(ex[label_key], tf.int32), ex["tfds_id"]))
+
+    def to_tuple(ex):
+        # A record key (TFDS id, else the file name) so that a bad record is counted once.
+        key = next((ex[k] for k in ("tfds_id", "image/filename", "file_name") if k in ex), None)
+        image, label = ex[image_key], tf.cast(ex[label_key], tf.int32)
+        return (image, label) if key is None else (image, label, key)
+
+    dataset = dataset.map(to_tuple)
     num_examples = builder.info.splits[split].num_examples
     return ImageSource(
-        decode_images(dataset, counter), list(features[label_key].names), num_examples, name, split, counter
+        decode_images(dataset, counter), list(features[label_key].names), num_examples, builder.name, split, counter
     )
 
 

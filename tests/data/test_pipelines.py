@@ -208,3 +208,24 @@ def test_top_k_error_and_average_crops():
     assert top_k_error(probs, [2, 0], 2) == 0.0
     assert top_k_error(probs, [2, 1], 2) == 0.5  # ties go to the lower class index
     np.testing.assert_allclose(average_crops(np.arange(12.0).reshape(4, 3), 2), [[1.5, 2.5, 3.5], [7.5, 8.5, 9.5]])
+
+
+def test_tfds_builder_source_with_a_local_image_folder_builder(tmp_path, rng):
+    """The TFDS path (SkipDecoding + our decoder, record ids, class names) on a real, local TFDS builder."""
+    import tensorflow_datasets as tfds
+
+    from keras_alexnet.data.sources import tfds_builder_source
+
+    for split, count in (("train", 3), ("test", 2)):
+        for name in ("ant", "bee"):
+            for i in range(count):
+                _write(tmp_path / split / name / f"{i}.jpg", rng.integers(0, 256, (20, 30, 3), dtype=np.uint8), "JPEG")
+    (tmp_path / "train" / "bee" / "bad.jpg").write_bytes(b"\xff\xd8\xffbroken")
+    builder = tfds.ImageFolder(str(tmp_path))
+    source = tfds_builder_source(builder, "train")
+    examples = [(image.numpy(), int(label)) for image, label in source.dataset]
+    assert source.class_names == ["ant", "bee"] and source.num_examples == 7
+    assert len(examples) == 6 and all(image.shape == (20, 30, 3) for image, _ in examples)
+    assert sorted(label for _, label in examples) == [0, 0, 0, 1, 1, 1]
+    assert source.bad_records.count == 1
+    assert sum(1 for _ in tfds_builder_source(builder, "validation").dataset) == 4  # alias of "test"
