@@ -32,8 +32,9 @@ def test_custom_loop_equals_fit_on_one_replica(tmp_path, single_fit):
 
 @pytest.mark.slow
 @pytest.mark.multiprocess
-def test_mirrored_two_logical_cpus_equals_single_device(tmp_path, single_fit):
-    mirrored = run(tmp_path, "mirrored", {"strategy": "mirrored", "loop": "fit", "batch_size": 4}, logical_cpus=2)
+@pytest.mark.parametrize("loop", ["fit", "custom"])
+def test_mirrored_two_logical_cpus_equals_single_device(tmp_path, single_fit, loop):
+    mirrored = run(tmp_path, "mirrored", {"strategy": "mirrored", "loop": loop, "batch_size": 4}, logical_cpus=2)
     info = json.loads((tmp_path / "mirrored.npz.json").read_text())["derived"]
     assert info["replicas"] == 2 and info["global_batch_size"] == 8 and info["strategy"] == "MirroredStrategy"
     # fp32 tolerance: the all-reduce sums the two half-batch gradients in another order (seen: 6e-6).
