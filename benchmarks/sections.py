@@ -303,46 +303,26 @@ def threads(settings: Settings, log) -> dict:
 
 # --------------------------------------------------------------------------- training
 def training(settings: Settings, log) -> dict:
-    """Images/s of one training step (forward, backward, SGD with momentum), Keras vs PyTorch eager."""
-    import keras
-    import torch
+    """Images/s of one training step (forward, backward, SGD with momentum), Keras vs PyTorch eager.
 
-    weights = peers.bvlc_weights(seed=0)
+    Same network (LRN included, dropout active), same weights; each runtime in its own fresh process.
+    """
+    runtimes = {
+        "keras_alexnet fp32": ["--runtime", "keras"],
+        "keras_alexnet bf16": ["--runtime", "keras", "--dtype", "mixed_bfloat16"],
+    }
+    if settings.train_xla:
+        runtimes["keras_alexnet fp32 XLA"] = ["--runtime", "keras", "--jit-compile"]
+        runtimes["keras_alexnet bf16 XLA"] = ["--runtime", "keras", "--dtype", "mixed_bfloat16", "--jit-compile"]
+    runtimes["pytorch eager fp32"] = ["--runtime", "pytorch"]
+    repeats = str(max(2, settings.repeats - 2))
     results: dict = {}
-    rng = np.random.default_rng(0)
     for batch in settings.train_batches:
-        x = peers.sample_input(batch, seed=2)
-        y = rng.integers(0, 1000, batch).astype("int32")
         entry = {}
-        for dtype in ("float32", "mixed_bfloat16"):
-            for jit in (False,) + ((True,) if settings.train_xla else ()):
-                model = peers.keras_model(weights, dtype=dtype, classifier_activation=None)
-                model.compile(
-                    optimizer=keras.optimizers.SGD(0.001, momentum=0.9),
-                    loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
-                    jit_compile=jit,
-                )
-                timing = measure(
-                    lambda m=model, x=x, y=y: m.train_on_batch(x, y), items=batch, repeats=max(2, settings.repeats - 2)
-                )
-                name = f"keras_alexnet {'fp32' if dtype == 'float32' else 'bf16'}" + (" XLA" if jit else "")
-                entry[name] = timing.to_dict()
-                log(f"  {name:26s} batch {batch:3d}: {timing.per_second:6.1f} images/s")
-                del model
-                keras.backend.clear_session()
-        model = peers.torch_model(weights).train()
-        optimizer = torch.optim.SGD(model.parameters(), lr=0.001, momentum=0.9)
-        loss_fn = torch.nn.CrossEntropyLoss()
-        tx, ty = torch.from_numpy(peers.to_nchw(x)), torch.from_numpy(y.astype("int64"))
-
-        def step(model=model, optimizer=optimizer, loss_fn=loss_fn, tx=tx, ty=ty):
-            optimizer.zero_grad(set_to_none=True)
-            loss_fn(model(tx), ty).backward()
-            optimizer.step()
-
-        timing = measure(step, items=batch, repeats=max(2, settings.repeats - 2))
-        entry["pytorch eager fp32"] = timing.to_dict()
-        log(f"  {'pytorch eager fp32':26s} batch {batch:3d}: {timing.per_second:6.1f} images/s")
+        for name, arguments in runtimes.items():
+            result = run_worker(settings, *arguments, "--train-batch", str(batch), "--repeats", repeats)
+            entry[name] = result[f"train_batch_{batch}"]
+            log(f"  {name:26s} batch {batch:3d}: {entry[name]['per_second']:6.1f} images/s")
         results[f"batch_{batch}"] = entry
     return results
 

@@ -44,6 +44,42 @@ def _predictor(args):
     return lambda x: model.predict(x, batch_size=len(x), verbose=0)  # jit-compiled by Keras on JAX
 
 
+def _train_step(args, batch: int):
+    """A callable that runs one training step (forward, backward, SGD with momentum) on a fixed batch."""
+    import numpy as np
+
+    from benchmarks import peers
+
+    weights = peers.bvlc_weights(seed=0)
+    x = peers.sample_input(batch, seed=2)
+    y = np.random.default_rng(0).integers(0, 1000, batch).astype("int32")
+    if args.runtime == "pytorch":
+        import torch
+
+        model = peers.torch_model(weights).train()
+        optimizer = torch.optim.SGD(model.parameters(), lr=0.001, momentum=0.9)
+        loss_fn = torch.nn.CrossEntropyLoss()
+        tx, ty = torch.from_numpy(peers.to_nchw(x)), torch.from_numpy(y.astype("int64"))
+
+        def step():
+            optimizer.zero_grad(set_to_none=True)
+            loss_fn(model(tx), ty).backward()
+            optimizer.step()
+
+        return step
+    if args.runtime != "keras":
+        raise ValueError(f"training is timed for keras and pytorch only. Received: --runtime {args.runtime}")
+    import keras
+
+    model = peers.keras_model(weights, dtype=args.dtype, classifier_activation=None)
+    model.compile(
+        optimizer=keras.optimizers.SGD(0.001, momentum=0.9),
+        loss=keras.losses.SparseCategoricalCrossentropy(from_logits=True),
+        jit_compile=args.jit_compile,
+    )
+    return lambda: model.train_on_batch(x, y)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--runtime", choices=("keras", "onnxruntime", "pytorch"), default="keras")
@@ -55,6 +91,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--intra-op", type=int, default=None)
     parser.add_argument("--inter-op", type=int, default=None)
     parser.add_argument("--torch-threads", type=int, default=None)
+    parser.add_argument("--train-batch", type=int, default=None, help="time a training step at this batch size")
+    parser.add_argument("--jit-compile", action="store_true", help="XLA-compile the Keras training step")
     parser.add_argument("--out", type=Path, required=True)
     args = parser.parse_args(argv)
     os.environ["KERAS_BACKEND"] = args.backend
@@ -66,6 +104,11 @@ def main(argv: list[str] | None = None) -> int:
     from benchmarks import peers
     from benchmarks.timing import measure
 
+    if args.train_batch:
+        step = _train_step(args, args.train_batch)
+        timing = measure(step, items=args.train_batch, repeats=args.repeats)
+        args.out.write_text(json.dumps({"runtime": args.runtime, f"train_batch_{args.train_batch}": timing.to_dict()}))
+        return 0
     predict = _predictor(args)
     x = peers.sample_input(64)
     result: dict = {"runtime": args.runtime, "check_output": np.asarray(predict(x[:4]), "float32").tolist()}
