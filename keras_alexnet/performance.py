@@ -101,9 +101,10 @@ def cpu_supports_bf16() -> bool:
 def configure_threads(intra_op: int | None = None, inter_op: int | None = None) -> None:
     """Set TensorFlow's intra-op / inter-op thread pools (call before running any op).
 
-    None keeps TensorFlow's default (one thread per core). Measured on two
-    cores: the defaults are as fast as any other setting for AlexNet, so this
-    is for sharing a machine (e.g. `intra_op=1` per process).
+    None keeps TensorFlow's default (one thread per core). On the 2-core
+    machine this was developed on, the comparison (`python -m benchmarks.run
+    --sections threads`) was dominated by other users' load, so the defaults
+    are kept; this is for sharing a machine (e.g. `intra_op=1` per process).
     """
     import tensorflow as tf
 
