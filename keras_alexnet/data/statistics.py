@@ -159,6 +159,7 @@ def _atomic_write(path: Path, write) -> None:
             write(f)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600 files
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):

@@ -114,6 +114,7 @@ def save_json_atomic(path: str | os.PathLike, data: dict) -> Path:
             json.dump(data, f, indent=2, sort_keys=True, default=str)
             f.flush()
             os.fsync(f.fileno())
+        os.chmod(tmp, 0o644)  # mkstemp creates 0600 files
         os.replace(tmp, path)
     except BaseException:
         if os.path.exists(tmp):
