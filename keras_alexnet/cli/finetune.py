@@ -10,8 +10,6 @@ Example:
 
 from __future__ import annotations
 
-import argparse
-
 from keras_alexnet.training.cli_args import add_dataclass_arguments, dataclass_from_args
 
 HELPS = {
@@ -35,7 +33,6 @@ def register(subparsers) -> None:
         description="Replace the classifier of AlexNet weights with an N-way one (N = the dataset's classes), "
         "optionally freeze the convolutional trunk, train with model.fit, report top-1/top-5 error and save "
         "a .keras model, a .weights.h5 file and a checkpoint directory. See docs/training.md.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     add_dataclass_arguments(parser, FinetuneConfig, HELPS)
     parser.set_defaults(func=run)

@@ -10,8 +10,6 @@ Example:
 
 from __future__ import annotations
 
-import argparse
-
 from keras_alexnet.training.cli_args import add_dataclass_arguments, dataclass_from_args
 
 HELPS = {
@@ -62,7 +60,6 @@ def register(subparsers) -> None:
         help="train AlexNet from scratch with the paper's recipe",
         description="Train AlexNet with the recipe of Krizhevsky et al. (2012). Defaults are the paper's; the "
         "default dataset is the embedded digits set (offline). See docs/training.md.",
-        formatter_class=argparse.ArgumentDefaultsHelpFormatter,
     )
     add_dataclass_arguments(parser, TrainConfig, HELPS)
     parser.add_argument(
