@@ -28,6 +28,8 @@ class Settings:
     train_batches: tuple[int, ...] = (32, 128)
     agreement_images: int = 256
     pipeline_images: int = 512
+    #: Inference workers run in this many round-robin rounds, so load drift on a shared machine hits all alike.
+    rounds: int = 2
     #: Also time XLA-compiled training steps (the ablations section turns this on).
     train_xla: bool = False
     #: Weights for the bf16/fp32 agreement (e.g. a local trained checkpoint); None: the random benchmark weights.
@@ -37,7 +39,7 @@ class Settings:
     def make(cls, quick: bool) -> Settings:
         if quick:
             return cls(
-                quick=True, repeats=2, latency_repeats=15, batches=(1, 64), train_batches=(32,),
+                quick=True, repeats=2, latency_repeats=15, rounds=1, batches=(1, 64), train_batches=(32,),
                 agreement_images=64, pipeline_images=128,
             )  # fmt: skip
         return cls()
@@ -109,6 +111,23 @@ def _top5_overlap(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.mean([len(set(i) & set(j)) / 5 for i, j in zip(top_a, top_b, strict=True)]))
 
 
+def _pool_runs(runs: list[dict]) -> dict:
+    """Merge the workers' results of several rounds: repeats are concatenated, medians recomputed."""
+    from benchmarks.timing import Timing
+
+    entry = dict(runs[0])
+    for key, value in runs[0].items():
+        if key.startswith("batch_"):
+            seconds = [t for run in runs for t in run[key]["seconds"]]
+            entry[key] = Timing(seconds, value["items"]).to_dict()
+    if "latency_batch_1" in entry:
+        entry["latency_batch_1"] = {
+            stat: float(np.median([run["latency_batch_1"][stat] for run in runs])) for stat in ("median_ms", "p90_ms")
+        }
+    entry["rounds"] = len(runs)
+    return entry
+
+
 #: The runtimes of the inference section: name -> worker arguments.
 RUNTIMES = {
     "keras_alexnet fp32": ["--runtime", "keras"],
@@ -121,8 +140,10 @@ RUNTIMES = {
 def inference(settings: Settings, log) -> dict:
     """Throughput and latency of keras_alexnet (fp32, bf16), ONNX Runtime and PyTorch eager, same weights.
 
-    Each runtime runs in its own fresh process (`benchmarks.worker`), one after the other; its output on
-    a fixed batch is checked against ONNX Runtime's before its timings are accepted.
+    Each runtime runs in its own fresh process (`benchmarks.worker`), one after the other, in
+    `settings.rounds` round-robin rounds whose repeats are pooled (so a change in the machine's load
+    affects every runtime alike); its output on a fixed batch is checked against ONNX Runtime's before
+    its timings are accepted.
     """
     from keras_alexnet.performance import compiled_predict
 
@@ -130,9 +151,15 @@ def inference(settings: Settings, log) -> dict:
     reference = peers.ort_predict(peers.ort_session(weights), peers.to_nchw(peers.sample_input(64)[:4]))
     batches = ",".join(str(b) for b in settings.batches)
     results: dict = {"check_max_abs_diff": {}, "runtimes": {}}
-    for name, arguments in RUNTIMES.items():
-        extra = ["--batches", batches, "--latency-repeats", str(settings.latency_repeats)]
-        entry = run_worker(settings, *arguments, *extra)
+    rounds = max(1, settings.rounds)
+    per_round = ["--repeats", str(max(2, -(-settings.repeats // rounds)))]
+    per_round += ["--latency-repeats", str(max(5, settings.latency_repeats // rounds)), "--batches", batches]
+    pooled: dict[str, list[dict]] = {name: [] for name in RUNTIMES}
+    for _ in range(rounds):
+        for name, arguments in RUNTIMES.items():
+            pooled[name].append(run_worker(settings, *arguments, *per_round))
+    for name, runs in pooled.items():
+        entry = _pool_runs(runs)
         output = np.asarray(entry.pop("check_output"))
         diff = float(np.max(np.abs(output - reference)))
         results["check_max_abs_diff"][name] = diff
