@@ -22,6 +22,10 @@ with socket.socket() as _sock:
 os.environ["HF_ENDPOINT"] = f"http://127.0.0.1:{os.environ['KERAS_ALEXNET_TEST_HUB_PORT']}"
 os.environ["HF_TOKEN"] = "hf_keras_alexnet_dummy_test_token"
 
+# Offline mode is switched on per test (monkeypatch); huggingface_hub must not freeze it at import time, so
+# it is imported here, once, with offline mode off: the only "network" the tests use is loopback.
+os.environ.pop("HF_HUB_OFFLINE", None)
+import huggingface_hub.constants  # noqa: E402, F401  (the package itself imports lazily)
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
 
