@@ -6,6 +6,8 @@ import argparse
 import json
 import sys
 
+from keras_alexnet.performance import add_dtype_argument
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -25,6 +27,7 @@ def register(subparsers) -> None:
     parser.add_argument("--top", type=int, default=5, help="number of labels per image (default 5)")
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    add_dtype_argument(parser)
     parser.set_defaults(func=run)
 
 
@@ -37,7 +40,7 @@ def run(args: argparse.Namespace) -> int:
     from keras_alexnet.image_io import ImageReadError, load_image
 
     weights = None if args.weights.lower() == "none" else args.weights
-    model = keras_alexnet.AlexNet(weights=weights, variant=args.variant)
+    model = keras_alexnet.AlexNet(weights=weights, variant=args.variant, dtype=args.dtype)
     network = keras_alexnet.network_record(model)
     if network.classes != 1000:
         raise ValueError(

@@ -79,6 +79,13 @@ def test_predict_from_local_checkpoint_json(images, tmp_path, capsys):
         assert [item["score"] for item in payload["predictions"][path]] == pytest.approx([s for _, _, s in labels])
 
 
+def test_predict_bfloat16_policy(images, capsys):
+    photos, _, _ = images
+    assert main(["predict", photos[0], "--weights", "none", "--dtype", "mixed_bfloat16", "--json"]) == 0
+    scores = [item["score"] for item in json.loads(capsys.readouterr().out)["predictions"][photos[0]]]
+    assert len(scores) == 5 and scores == sorted(scores, reverse=True)
+
+
 def test_predict_missing_file_and_bad_top(images, capsys):
     photos, _, _ = images
     assert main(["predict", "/no/such.jpg", photos[0], "--weights", "none"]) == 1
