@@ -13,7 +13,7 @@ TARGETS = {
     "bf16_top1_agreement": ("bf16 vs fp32 top-1 agreement on real images", 0.99),
     "train_vs_pytorch_batch_32": ("training step, batch 32: keras_alexnet / PyTorch eager", 1.3),
     "train_vs_pytorch_batch_128": ("training step, batch 128: keras_alexnet / PyTorch eager", 1.3),
-    "pipeline_vs_training": ("input pipeline / training step images/s", 5.0),
+    "pipeline_vs_training": ("input pipeline (keras_alexnet.data) / fastest training step images/s", 5.0),
 }
 
 
@@ -60,7 +60,9 @@ def summary(results: dict) -> dict:
         best_train = max([best_train] + [_ips(v) for k, v in entry.items() if k.startswith("keras_alexnet")])
     pipeline = results.get("input_pipeline", {})
     if pipeline and best_train:
-        ratios["pipeline_vs_training"] = max(_ips(v) for v in pipeline.values()) / best_train
+        # The package's own pipeline counts, not the pure-TF-ops reference timed beside it.
+        ours = [_ips(v) for k, v in pipeline.items() if k.startswith("keras_alexnet")]
+        ratios["pipeline_vs_training"] = (ours[0] if ours else max(_ips(v) for v in pipeline.values())) / best_train
     out["targets"] = {
         key: {"description": text, "target": threshold, "measured": ratios.get(key), "met": _met(ratios, key)}
         for key, (text, threshold) in TARGETS.items()

@@ -71,9 +71,7 @@ def center_crop(array: np.ndarray, size: int) -> np.ndarray:
     """The centre `size` x `size` square of an (H, W, C) array."""
     height, width = array.shape[:2]
     if height < size or width < size:
-        raise ValueError(
-            f"Cannot crop {size}x{size} from an image of {height}x{width}. Received: size={size}"
-        )
+        raise ValueError(f"Cannot crop {size}x{size} from an image of {height}x{width}. Received: size={size}")
     top, left = (height - size) // 2, (width - size) // 2
     return array[top : top + size, left : left + size]
 
@@ -95,9 +93,7 @@ def ten_crop(image: np.ndarray, size: int) -> np.ndarray:
     """The paper's ten views of an (H, W, C) image: 4 corners + centre, and their mirrors."""
     height, width = image.shape[:2]
     if height < size or width < size:
-        raise ValueError(
-            f"Cannot crop {size}x{size} from an image of {height}x{width}. Received: size={size}"
-        )
+        raise ValueError(f"Cannot crop {size}x{size} from an image of {height}x{width}. Received: size={size}")
     corners = [(0, 0), (0, width - size), (height - size, 0), (height - size, width - size)]
     crops = [image[t : t + size, left : left + size] for t, left in corners]
     crops.append(center_crop(image, size))

@@ -86,9 +86,7 @@ def save_checkpoint(
     staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
     try:
         model.save(staging, zipped=False)
-        notop = AlexNet(
-            include_top=False, weights=None, variant=network.variant, lrn=network.lrn, name=model.name
-        )
+        notop = AlexNet(include_top=False, weights=None, variant=network.variant, lrn=network.lrn, name=model.name)
         copy_weights_by_name(model, notop)
         notop.save_weights(staging / NOTOP_WEIGHTS_FILENAME)
         network.write(staging)
@@ -108,9 +106,7 @@ def save_checkpoint(
 def write_checksums(directory: Path) -> dict[str, str]:
     """Record the sha256 of every file in `directory` (but the card) in checksums.json."""
     files = sorted(
-        p.name
-        for p in directory.iterdir()
-        if p.is_file() and p.name not in (CHECKSUMS_FILENAME, MODEL_CARD_FILENAME)
+        p.name for p in directory.iterdir() if p.is_file() and p.name not in (CHECKSUMS_FILENAME, MODEL_CARD_FILENAME)
     )
     checksums = {name: sha256_file(directory / name) for name in files}
     (directory / CHECKSUMS_FILENAME).write_text(json.dumps(checksums, indent=2) + "\n")
@@ -126,9 +122,7 @@ def verify_checksums(directory: str | os.PathLike) -> None:
     for name, expected in json.loads(path.read_text()).items():
         file = directory / name
         if not file.is_file():
-            raise ValueError(
-                f"Checkpoint {directory} is incomplete: {name} is missing. Received: {directory}"
-            )
+            raise ValueError(f"Checkpoint {directory} is incomplete: {name} is missing. Received: {directory}")
         actual = sha256_file(file)
         if actual != expected:
             raise ValueError(
