@@ -62,7 +62,7 @@ class PixelStatistics:
         directory.mkdir(parents=True, exist_ok=True)
         arrays = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("source",)}
         arrays["source"] = np.array(self.source)
-        _atomic_write(directory / STATS_NPZ, lambda f: np.savez(f, **arrays))
+        atomic_write(directory / STATS_NPZ, lambda f: np.savez(f, **arrays))
         summary = {
             "source": self.source,
             "num_images": int(self.num_images),
@@ -71,7 +71,7 @@ class PixelStatistics:
             "eigenvalues": self.eigenvalues.tolist(),
             "eigenvectors_columns": self.eigenvectors.tolist(),
         }
-        _atomic_write(directory / STATS_JSON, lambda f: f.write(json.dumps(summary, indent=2).encode()))
+        atomic_write(directory / STATS_JSON, lambda f: f.write(json.dumps(summary, indent=2).encode()))
         return directory / STATS_NPZ
 
     @classmethod
@@ -152,7 +152,8 @@ def compute_statistics(source, side: int = 256, batch_size: int = 64, limit: int
     return PixelStatistics.from_images((batch.numpy() for batch in dataset), source=f"{source.name}:{source.split}")
 
 
-def _atomic_write(path: Path, write) -> None:
+def atomic_write(path: Path, write) -> None:
+    """Write `path` with `write(binary_file)` into a temporary sibling, fsync, then rename (0644)."""
     fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
     try:
         with os.fdopen(fd, "wb") as f:

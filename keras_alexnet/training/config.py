@@ -18,7 +18,6 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tempfile
 from pathlib import Path
 
 CONFIG_FILENAME = "config.json"
@@ -106,18 +105,10 @@ class TrainConfig:
 
 def save_json_atomic(path: str | os.PathLike, data: dict) -> Path:
     """Write `data` as JSON to `path` through a temporary file and a rename."""
+    from keras_alexnet.data.statistics import atomic_write
+
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w") as f:
-            json.dump(data, f, indent=2, sort_keys=True, default=str)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600 files
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise
+    text = json.dumps(data, indent=2, sort_keys=True, default=str)
+    atomic_write(path, lambda f: f.write(text.encode()))
     return path
