@@ -84,7 +84,7 @@ def replace_classifier(model: keras.Model, classes: int, freeze: str = "conv", s
         name="predictions",
         kernel_initializer=keras.initializers.RandomNormal(stddev=0.01, seed=seed),
     )
-    new_model = keras.Model(model.inputs, head(features), name=model.name)
+    new_model = keras.Model(model.input, head(features), name=model.name)
     for layer in new_model.layers:
         frozen = freeze == "all" and layer is not head or freeze == "conv" and layer.name.startswith("conv")
         layer.trainable = not frozen
@@ -170,7 +170,7 @@ def finetune(config: FinetuneConfig) -> dict:
     for layer in model.layers:
         layer.trainable = True  # saved weights load into a plain AlexNet
     # Saved without the optimizer (a fresh functional wrapper over the same layers, not compiled).
-    export = keras.Model(model.inputs, model.outputs, name=model.name)
+    export = keras.Model(model.input, model.output, name=model.name)
     save_model_atomic(export, run_dir / "finetuned.keras")
     save_model_atomic(export, run_dir / "finetuned.weights.h5")
     record = NetworkRecord(
