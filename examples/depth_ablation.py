@@ -36,31 +36,11 @@ def make_model_fn(remove: tuple[str, ...], variant: str, init: str, dropout: flo
     """A `model_fn(num_classes, image_size)` for `keras_alexnet.training.train`: AlexNet without `remove`."""
 
     def model_fn(num_classes: int, image_size: int):
-        import keras
+        from keras_alexnet.training.model import build_training_model
 
-        from keras_alexnet.models.alexnet import build_alexnet
-        from keras_alexnet.models.variants import get_variant
-        from keras_alexnet.training import apply_paper_initialization
-
-        config = get_variant(variant)
-        model = build_alexnet(
-            config,
-            keras.Input((image_size, image_size, 3), name="input"),
-            include_top=True,
-            pooling=None,
-            classes=num_classes,
-            classifier_activation="softmax",
-            lrn=config.lrn,
-            conv_implementation="auto",
-            name="alexnet" + "".join(f"_no_{layer}" for layer in remove),
-            remove=remove,
+        return build_training_model(
+            num_classes, image_size, variant=variant, dropout=dropout, init=init, seed=seed, remove=remove
         )
-        for layer in model.layers:
-            if isinstance(layer, keras.layers.Dropout):
-                layer.rate = dropout
-        if init == "paper":
-            apply_paper_initialization(model, seed=seed)
-        return model
 
     return model_fn
 

@@ -145,7 +145,7 @@ def AlexNet(
         classifier_activation=classifier_activation,
         lrn=lrn,
         conv_implementation=conv_implementation,
-        name=name or _default_name(config, remove),
+        name=name or default_model_name(config, remove),
         remove=remove,
     )
 
@@ -277,7 +277,7 @@ def build_alexnet(
     return keras.Model(sources[0] if len(sources) == 1 else sources, x, name=name)
 
 
-def _default_name(config: VariantConfig, remove: tuple[str, ...]) -> str:
+def default_model_name(config: VariantConfig, remove: tuple[str, ...]) -> str:
     base = "alexnet" if config.name == "original" else f"alexnet_{config.name}"
     return base + "".join(f"_no_{layer}" for layer in remove)
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import keras
 
-from keras_alexnet.models.alexnet import AlexNet, build_alexnet
+from keras_alexnet.models.alexnet import AlexNet, build_alexnet, default_model_name
 from keras_alexnet.models.variants import get_variant
 from keras_alexnet.training.initialization import apply_paper_initialization
 
@@ -24,17 +24,18 @@ def build_training_model(
     dropout: float = 0.5,
     init: str = "paper",
     seed: int = 0,
+    remove: tuple[str, ...] = (),
 ) -> keras.Model:
     """AlexNet (`variant`) for `num_classes` at `image_size` (default: the variant's), softmax output.
 
     At the variant's own size this is exactly `keras_alexnet.AlexNet(weights=None, classes=...)`; at
     another size (at least the variant's minimum, 67 for "original") it is the same layers with fc6
-    sized for that input.
+    sized for that input. `remove` leaves conv stages out (the paper's depth ablation, see `AlexNet`).
     """
     config = get_variant(variant)
     image_size = image_size or config.default_size
     if image_size == config.default_size:
-        model = AlexNet(weights=None, classes=num_classes, variant=variant)
+        model = AlexNet(weights=None, classes=num_classes, variant=variant, remove=remove)
     else:
         if image_size < config.min_size():
             raise ValueError(
@@ -50,7 +51,8 @@ def build_training_model(
             classifier_activation="softmax",
             lrn=config.lrn,
             conv_implementation="auto",
-            name="alexnet" if variant == "original" else f"alexnet_{variant}",
+            name=default_model_name(config, tuple(remove)),
+            remove=tuple(remove),
         )
     for layer in model.layers:
         if isinstance(layer, keras.layers.Dropout):
