@@ -87,26 +87,62 @@ def decode_to_rgb(
     return image, True
 
 
+def _decode_in_graph(data):
+    """TF ops only: (uint8 (H, W, 3) image, usable?) from encoded bytes; raises on undecodable bytes."""
+    import tensorflow as tf
+
+    image = tf.io.decode_image(data, channels=0, expand_animations=False)  # 16-bit PNGs come back as uint8
+    channels = tf.shape(image)[-1]
+    usable = (channels == 1) | (channels == 3)
+    image = tf.cond(
+        channels == 1,
+        lambda: tf.tile(image, [1, 1, 3]),
+        lambda: tf.cond(channels == 3, lambda: image, lambda: tf.zeros((1, 1, 3), tf.uint8)),
+    )
+    image.set_shape([None, None, 3])
+    return image, usable
+
+
 def decode_images(dataset, counter: BadRecordCounter | None = None, num_parallel_calls=None):
     """Map (encoded bytes, label[, key]) to (uint8 RGB image, label), dropping (and counting) bad records.
 
     `key` (a string: file path, record id) identifies a record, so it is counted once however often it is read.
+
+    Good records are decoded by TF ops in the graph, in parallel and without the GIL. Each record is
+    decoded in its own one-element dataset whose errors are ignored and which is followed by a
+    "bad record" marker: the first element out is the image when decoding worked and the marker when
+    it failed. Only a bad record calls back into Python (`decode_to_rgb`, which counts it with the reason).
     """
     import tensorflow as tf
 
     num_parallel_calls = num_parallel_calls or tf.data.AUTOTUNE
     keyed = len(dataset.element_spec) == 3
+    if not keyed:
+        dataset = dataset.map(lambda data, label: (data, label, tf.constant("")))
 
-    def _decode(data, label, key=None):
-        def decode(d, k=None):
-            return decode_to_rgb(d.numpy(), counter, k.numpy().decode() if k is not None else None)
+    def decode_one(data, label, key):
+        decoded = tf.data.Dataset.from_tensors(data).map(_decode_in_graph).ignore_errors()
+        marker = tf.data.Dataset.from_tensors((tf.zeros((1, 1, 3), tf.uint8), tf.constant(False)))
+        image_and_ok = decoded.concatenate(marker).take(1)
+        return image_and_ok.map(lambda image, ok: (image, ok, label, key, data))
 
-        inputs = [data, key] if keyed else [data]
-        image, ok = tf.py_function(decode, inputs, [tf.uint8, tf.bool], name="decode_rgb")
-        image.set_shape([None, None, 3])
-        ok.set_shape([])
-        return image, label, ok
+    def count_bad(data, key):
+        def report(d, k):
+            record_key = k.numpy().decode() if keyed else None
+            _, decodable = decode_to_rgb(d.numpy(), counter, record_key)  # counts it, with the reason
+            if decodable:  # eager decoding worked where the graph's did not: still a skipped record
+                counter.add("not decodable in the input pipeline", record_key)
+            return False
 
-    dataset = dataset.map(_decode, num_parallel_calls=num_parallel_calls)
-    dataset = dataset.filter(lambda image, label, ok: ok)
-    return dataset.map(lambda image, label, ok: (image, label))
+        return tf.py_function(report, [data, key], tf.bool, name="count_bad_record")
+
+    def keep(image, ok, label, key, data):
+        if counter is None:
+            return ok
+        return tf.cond(ok, lambda: tf.constant(True), lambda: count_bad(data, key))
+
+    dataset = dataset.interleave(
+        decode_one, cycle_length=16, block_length=1, num_parallel_calls=num_parallel_calls, deterministic=True
+    )
+    dataset = dataset.filter(keep)
+    return dataset.map(lambda image, ok, label, key, data: (image, label))

@@ -99,6 +99,9 @@ def make_train_dataset(
     if not isinstance(batch_size, int) or batch_size < 1:
         raise ValueError(f"`batch_size` must be a positive integer. Received: batch_size={batch_size!r}")
     normalize = _normalizer(normalization, mean, resize)
+    # Everything but the per-pixel mean image is a per-channel affine map, which commutes with cropping and
+    # flipping: crop first and add the per-image PCA shift to the small crop (same result, less work).
+    per_pixel = isinstance(normalization, PixelStatistics) and mean == "image"
     use_pca = bool(pca_std) and isinstance(normalization, PixelStatistics)
     eigenvalues = normalization.eigenvalues if use_pca else None
     eigenvectors = normalization.eigenvectors if use_pca else None
@@ -124,13 +127,16 @@ def make_train_dataset(
         seeds = tf.random.experimental.stateless_split(
             tf.stack([tf.constant(seed * 1_000_003 + epoch, tf.int64), index]), 2
         )
-        if use_pca:
-            image = transforms.pca_lighting(image, eigenvalues, eigenvectors, pca_std, seed=seeds[0])
-        image = normalize(image)
+        if per_pixel:
+            image = normalize(image)
         if flip:
             image = transforms.random_crop_and_flip(image, image_size, seed=seeds[1])
         else:
             image = tf.image.stateless_random_crop(image, (image_size, image_size, 3), seed=seeds[1])
+        if use_pca:
+            image = image + transforms.pca_shift(eigenvalues, eigenvectors, pca_std, seed=seeds[0])
+        if not per_pixel:
+            image = normalize(image)
         return image, label
 
     dataset = dataset.enumerate().map(augment, num_parallel_calls=tf.data.AUTOTUNE)

@@ -94,6 +94,22 @@ def test_resize_and_center_crop_matches_pil_geometry(rng):
     assert np.abs(square - reference).mean() < 6.0  # same geometry; antialias kernels differ slightly
 
 
+@pytest.mark.parametrize("shape", [(300, 500), (500, 300), (40, 50), (256, 256), (257, 900), (1200, 1000)])
+def test_resize_and_center_crop_equals_full_resize_then_crop(rng, shape):
+    """The windowed resize gives the pixels of TF's public antialiased resize of the whole image, then cropped."""
+    import tensorflow as tf
+
+    image = rng.integers(0, 256, shape + (3,), dtype=np.uint8)
+    h, w = shape
+    scale = 256 / min(h, w)
+    new_h, new_w = max(256, round(h * scale)), max(256, round(w * scale))
+    full = tf.image.resize(image.astype(np.float32), (new_h, new_w), method="bilinear", antialias=True).numpy()
+    top, left = (new_h - 256) // 2, (new_w - 256) // 2
+    square = transforms.resize_and_center_crop(image, 256).numpy()
+    assert square.dtype == np.float32
+    np.testing.assert_allclose(square, full[top : top + 256, left : left + 256], atol=0.05)
+
+
 def test_ten_crop_matches_numpy_reference(rng):
     from keras_alexnet.image_io import ten_crop as numpy_ten_crop
 
@@ -182,6 +198,31 @@ def test_train_pipeline_is_reproducible_and_normalised(rng):
     assert len(first) == 2 and first[0].shape == (8, 224, 224, 3)
     np.testing.assert_array_equal(first[0], second[0])
     assert abs(float(np.mean(np.concatenate(first)))) < 20  # mean subtracted (0-255 scale)
+
+
+@pytest.mark.parametrize("mean", ["image", "channel"])
+def test_train_pipeline_output_is_a_crop_of_the_normalised_square_plus_one_colour_shift(rng, mean):
+    """Each training example = crop/flip(square - mean) + a per-image RGB shift, whatever order the pipeline uses."""
+    source = load_source("digits", limit=6)
+    squares = np.stack([transforms.resize_and_center_crop(x, 32).numpy() for x, _ in source.dataset])
+    stats = PixelStatistics.from_images(squares)
+    kwargs = dict(batch_size=6, image_size=24, resize=32, normalization=stats, mean=mean, shuffle_buffer=0, seed=3)
+    ((batch, _),) = list(make_train_dataset(source, **kwargs))
+    normalised = squares - (stats.mean_image if mean == "image" else stats.channel_mean)
+    shifts = []
+    for out, square in zip(batch.numpy(), normalised, strict=True):
+        matches = []
+        for top in range(9):
+            for left in range(9):
+                for flip in (False, True):
+                    window = square[top : top + 24, left : left + 24]
+                    residual = out - (window[:, ::-1] if flip else window)
+                    if np.ptp(residual.reshape(-1, 3), axis=0).max() < 1e-3:
+                        matches.append(residual[0, 0])
+        assert matches, "no crop/flip of the normalised square explains this example"
+        shifts.append(matches[0])
+    shifts = np.array(shifts)
+    assert np.abs(shifts).max() > 1e-3 and np.ptp(shifts, axis=0).max() > 1e-3  # PCA noise, drawn per image
 
 
 def test_ten_crop_evaluation_averages_softmax():
