@@ -29,10 +29,11 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import os
 import shutil
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import keras
@@ -89,6 +90,30 @@ def sample_batch(model: keras.Model, batch_size: int = 2, seed: int = 0) -> np.n
     return (rng.uniform(0.0, 255.0, shape) - 117.0).astype("float32")
 
 
+@contextlib.contextmanager
+def portable_lrn(model: keras.Model) -> Iterator[None]:
+    """Trace `model`'s LRN layers with the plain-ops "banded" implementation instead of the XLA-compiled one.
+
+    The "xla" LRN (the default on TensorFlow) is a function call that tf2onnx and serving runtimes
+    without XLA cannot run; exported graphs use ordinary ops. Restores the layers afterwards.
+    """
+    from keras_alexnet.layers import LocalResponseNormalization
+
+    changed = [
+        layer
+        for layer in model._flatten_layers(include_self=False)
+        if isinstance(layer, LocalResponseNormalization) and layer.implementation in ("auto", "xla")
+    ]
+    previous = [layer.implementation for layer in changed]
+    for layer in changed:
+        layer.implementation = "banded"
+    try:
+        yield
+    finally:
+        for layer, implementation in zip(changed, previous, strict=True):
+            layer.implementation = implementation
+
+
 def export_model(
     model: keras.Model,
     path: str | os.PathLike,
@@ -134,7 +159,8 @@ def export_model(
     staging = staging_dir / path.name
     try:
         signature = [tf.TensorSpec(shape, tf.float32, name="input")]
-        model.export(str(staging), format=FORMATS[format], input_signature=signature, verbose=verbose)
+        with portable_lrn(model):
+            model.export(str(staging), format=FORMATS[format], input_signature=signature, verbose=verbose)
         if verify:
             verify_export(model, staging, format, batch_size=batch_size or 2, atol=atol)
         if path.is_dir() and not path.is_symlink():

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import functools
+
 import keras
 import numpy as np
 from keras import ops
 
-IMPLEMENTATIONS = ("auto", "banded", "tf_native", "generic")
+IMPLEMENTATIONS = ("auto", "xla", "banded", "tf_native", "generic")
 
 
 @keras.saving.register_keras_serializable(package="keras_alexnet")
@@ -26,6 +28,11 @@ class LocalResponseNormalization(keras.layers.Layer):
 
     Implementations (`implementation=`), all computing the formula above:
 
+    - "xla": the shifted-slices sum below and `x ** -0.75` as rsqrt/sqrt, in
+      one XLA-compiled function (TensorFlow backend): XLA fuses the squares,
+      the window sum and the scaling into a single pass over memory, where
+      separate ops make seven. On the TensorFlow backend (2-core Zen 4, batch
+      64) it measured 2-3x faster than "banded" forward (docs/performance.md);
     - "banded": the window sums as one matmul of the squares with a 0/1
       band matrix (channels x channels), and `x ** -0.75` as
       `rsqrt(x) * sqrt(rsqrt(x))`; plain `keras.ops`, every backend. On
@@ -36,7 +43,7 @@ class LocalResponseNormalization(keras.layers.Layer):
       sizes, channels-last; `depth_radius=(size - 1) // 2`, alpha divided by
       `size` when averaging since that op never divides);
     - "generic": the sum of `size` shifted slices, plain `keras.ops`;
-    - "auto" (default): "banded" on TensorFlow, "generic" elsewhere.
+    - "auto" (default): "xla" on TensorFlow, "generic" elsewhere.
 
     Half-precision inputs (bfloat16, float16) are normalised in float32.
 
@@ -48,7 +55,7 @@ class LocalResponseNormalization(keras.layers.Layer):
         average: divide `alpha` by `size` (Caffe/PyTorch/ONNX) or not (paper).
         data_format: "channels_last" or "channels_first"; defaults to
             `keras.config.image_data_format()`.
-        implementation: "auto", "banded", "tf_native" or "generic" (above).
+        implementation: "auto", "xla", "banded", "tf_native" or "generic" (above).
 
     Example:
 
@@ -107,7 +114,10 @@ class LocalResponseNormalization(keras.layers.Layer):
     def call(self, inputs):
         implementation = self.implementation
         if implementation == "auto":
-            implementation = "banded" if keras.backend.backend() == "tensorflow" else "generic"
+            implementation = "xla" if keras.backend.backend() == "tensorflow" else "generic"
+        if implementation == "xla" and keras.backend.backend() == "tensorflow":
+            function = _xla_lrn_function(self.size, self.k, self.effective_alpha, self.beta, self.channel_axis)
+            return function(inputs)
         if implementation == "tf_native" and self._can_use_tf_native_op(inputs):
             return self._call_tf_native(inputs)
         if implementation == "banded":
@@ -162,25 +172,7 @@ class LocalResponseNormalization(keras.layers.Layer):
         return tf.cast(y, compute_dtype)
 
     def _call_generic(self, inputs):
-        axis = self.channel_axis % len(inputs.shape)
-        channels = inputs.shape[axis]
-        before, after = (self.size - 1) // 2, self.size // 2
-        # Half-precision inputs accumulate in float32; float32/float64 keep their precision.
-        dtype = keras.backend.standardize_dtype(inputs.dtype)
-        compute_dtype = "float32" if dtype in ("float16", "bfloat16") else dtype
-        x = ops.cast(inputs, compute_dtype)
-        squares = ops.square(x)
-        pad = [[0, 0]] * len(inputs.shape)
-        pad[axis] = [before, after]
-        padded = ops.pad(squares, pad)
-        window_sum = None
-        for offset in range(self.size):
-            index = [slice(None)] * len(inputs.shape)
-            index[axis] = slice(offset, offset + channels)
-            part = padded[tuple(index)]
-            window_sum = part if window_sum is None else window_sum + part
-        scale = ops.power(self.k + self.effective_alpha * window_sum, -self.beta)
-        return ops.cast(x * scale, inputs.dtype)
+        return _lrn_by_shifted_slices(inputs, self.size, self.k, self.effective_alpha, self.beta, self.channel_axis)
 
     def compute_output_shape(self, input_shape):
         return input_shape
@@ -197,3 +189,43 @@ class LocalResponseNormalization(keras.layers.Layer):
             implementation=self.implementation,
         )
         return config
+
+
+def _lrn_by_shifted_slices(inputs, size: int, k: float, alpha: float, beta: float, channel_axis: int):
+    """The LRN formula in plain `keras.ops`: the window sum as `size` shifted slices of the padded squares."""
+    axis = channel_axis % len(inputs.shape)
+    before, after = (size - 1) // 2, size // 2
+    # Half-precision inputs accumulate in float32; float32/float64 keep their precision.
+    dtype = keras.backend.standardize_dtype(inputs.dtype)
+    compute_dtype = "float32" if dtype in ("float16", "bfloat16") else dtype
+    x = ops.cast(inputs, compute_dtype)
+    pad = [[0, 0]] * len(inputs.shape)
+    pad[axis] = [before, after]
+    padded = ops.pad(ops.square(x), pad)
+    window_sum = None
+    for offset in range(size):
+        index = [slice(None)] * len(inputs.shape)
+        # Channels offset .. offset + C - 1 of the C + size - 1 padded ones (no static C needed).
+        end = offset - (size - 1)
+        index[axis] = slice(offset, end if end < 0 else None)
+        part = padded[tuple(index)]
+        window_sum = part if window_sum is None else window_sum + part
+    base = k + alpha * window_sum
+    if beta == 0.75:
+        root = ops.rsqrt(base)
+        scale = root * ops.sqrt(root)  # base ** -0.75 without pow's exp/log
+    else:
+        scale = ops.power(base, -beta)
+    return ops.cast(x * scale, inputs.dtype)
+
+
+@functools.cache
+def _xla_lrn_function(size: int, k: float, alpha: float, beta: float, channel_axis: int):
+    """One XLA-compiled TensorFlow function per set of constants (shared by layers, traced per input rank/dtype)."""
+    import tensorflow as tf
+
+    @tf.function(jit_compile=True, reduce_retracing=True, autograph=False)
+    def lrn(inputs):
+        return _lrn_by_shifted_slices(inputs, size, k, alpha, beta, channel_axis)
+
+    return lrn

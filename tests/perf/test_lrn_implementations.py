@@ -37,21 +37,23 @@ def test_matches_numpy(implementation, size, k, alpha, beta, average):
     np.testing.assert_allclose(layer(x).numpy(), numpy_lrn(x, size, k, alpha, beta, average), rtol=2e-5, atol=1e-6)
 
 
-def test_banded_channels_first_and_float64():
+@pytest.mark.parametrize("implementation", ["banded", "xla"])
+def test_channels_first_and_float64(implementation):
     x = np.random.default_rng(1).normal(0, 30, (2, 9, 4, 4))
     layer = LocalResponseNormalization(size=5, k=1.0, alpha=1e-3, beta=0.75, data_format="channels_first",
-                                       implementation="banded", dtype="float64")  # fmt: skip
+                                       implementation=implementation, dtype="float64")  # fmt: skip
     out = layer(x).numpy()
     assert out.dtype == np.float64
     np.testing.assert_allclose(out, numpy_lrn(x, 5, 1.0, 1e-3, 0.75, False, axis=1), rtol=1e-12)
 
 
-def test_banded_bfloat16_input_is_normalised_in_float32():
+@pytest.mark.parametrize("implementation", ["banded", "xla"])
+def test_bfloat16_input_is_normalised_in_float32(implementation):
     import tensorflow as tf
 
     x = np.random.default_rng(2).normal(0, 30, (1, 3, 3, 16)).astype("float32")
     xb = tf.cast(x, tf.bfloat16)
-    out = LocalResponseNormalization(size=5, alpha=1e-2, implementation="banded", dtype="mixed_bfloat16")(xb)
+    out = LocalResponseNormalization(size=5, alpha=1e-2, implementation=implementation, dtype="mixed_bfloat16")(xb)
     assert out.dtype == tf.bfloat16
     expected = numpy_lrn(tf.cast(xb, tf.float32).numpy(), 5, 2.0, 1e-2, 0.75, False)
     np.testing.assert_allclose(tf.cast(out, tf.float32).numpy(), expected, rtol=1e-2)  # one bfloat16 rounding
@@ -62,3 +64,23 @@ def test_implementation_is_validated_and_serialised():
         LocalResponseNormalization(implementation="fast")
     layer = LocalResponseNormalization(implementation="tf_native")
     assert LocalResponseNormalization.from_config(layer.get_config()).implementation == "tf_native"
+
+
+def test_xla_gradient_matches_finite_differences():
+    import tensorflow as tf
+
+    x = tf.constant(np.random.default_rng(3).normal(0, 20, (1, 2, 2, 7)))
+    layer = LocalResponseNormalization(size=5, k=1.0, alpha=1e-3, beta=0.75, implementation="xla", dtype="float64")
+    theoretical, numerical = tf.test.compute_gradient(layer, [x], delta=1e-4)
+    np.testing.assert_allclose(theoretical[0], numerical[0], rtol=1e-6, atol=1e-8)
+
+
+def test_xla_in_a_graph_with_a_free_batch_dimension():
+    """Inside a tf.function with an unknown batch size (as in compiled prediction), every batch size works."""
+    import tensorflow as tf
+
+    layer = LocalResponseNormalization(size=5, k=2.0, alpha=1e-4, beta=0.75, implementation="xla")
+    forward = tf.function(layer, input_signature=[tf.TensorSpec((None, 3, 3, 8), tf.float32)])
+    for batch in (1, 3):
+        x = np.random.default_rng(batch).normal(0, 50, (batch, 3, 3, 8)).astype("float32")
+        np.testing.assert_allclose(forward(x).numpy(), numpy_lrn(x, 5, 2.0, 1e-4, 0.75, False), rtol=2e-5)
