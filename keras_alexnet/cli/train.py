@@ -28,6 +28,8 @@ HELPS = {
     "flip": "random horizontal flips",
     "stats": "pixel_stats.npz from `keras-alexnet stats` (default: computed into the run directory)",
     "shuffle_buffer": "shuffle buffer size (examples)",
+    "cache": "keep the decoded uint8 256x256 squares in memory after the first epoch (197 KB per image; "
+    "for datasets that fit, not ImageNet)",
     "variant": "'original' (two towers, LRN) or 'torchvision'",
     "dropout": "dropout rate of fc6/fc7",
     "init": "'paper' (weights N(0, 0.01), biases 1 in conv2/4/5 and fc6/7, else 0) or 'keras'",

@@ -21,6 +21,7 @@ from keras_alexnet.data.pipelines import (
     make_epochs_dataset,
     make_eval_dataset,
     make_train_dataset,
+    train_squares,
 )
 from keras_alexnet.data.sources import EMBEDDED, ImageSource, digits_arrays, load_source
 from keras_alexnet.data.statistics import PixelStatistics, compute_statistics
@@ -43,4 +44,5 @@ __all__ = [
     "make_train_dataset",
     "predict_probabilities",
     "top_k_error",
+    "train_squares",
 ]

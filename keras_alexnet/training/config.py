@@ -42,6 +42,7 @@ class TrainConfig:
     flip: bool = True
     stats: str | None = None  # pixel_stats.npz (or its directory); None: computed into the run directory
     shuffle_buffer: int = 10_000
+    cache: bool = False  # keep the uint8 256x256 squares in memory after the first epoch
     # Model
     variant: str = "original"
     dropout: float = 0.5

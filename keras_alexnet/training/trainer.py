@@ -38,7 +38,7 @@ import keras
 import tensorflow as tf
 
 from keras_alexnet.data import PixelStatistics, compute_statistics, load_source, make_eval_dataset
-from keras_alexnet.data.pipelines import make_epochs_dataset, make_train_dataset
+from keras_alexnet.data.pipelines import make_epochs_dataset, make_train_dataset, train_squares
 from keras_alexnet.data.statistics import STATS_NPZ
 from keras_alexnet.models.variants import get_variant
 from keras_alexnet.training.callbacks import AtomicBackupAndRestore, EpochModelSaver, NaNGuard, save_model_atomic
@@ -152,6 +152,8 @@ def train(config: TrainConfig, model_fn: ModelFn | None = None) -> TrainResult:
         seed=config.seed,
         shuffle_buffer=config.shuffle_buffer,
         resize=config.resize,
+        # Built once, so that every epoch (and, with --cache, one in-memory cache) shares it.
+        squares=train_squares(train_source, resize=config.resize, cache=config.cache),
     )
     val_ds = make_eval_dataset(
         val_source,

@@ -14,6 +14,7 @@ from keras_alexnet.data import (
     evaluate_top_k,
     load_eval_dataset,
     load_source,
+    make_epochs_dataset,
     make_eval_dataset,
     make_train_dataset,
     top_k_error,
@@ -202,13 +203,14 @@ def test_train_pipeline_is_reproducible_and_normalised(rng):
 
 @pytest.mark.parametrize("mean", ["image", "channel"])
 def test_train_pipeline_output_is_a_crop_of_the_normalised_square_plus_one_colour_shift(rng, mean):
-    """Each training example = crop/flip(square - mean) + a per-image RGB shift, whatever order the pipeline uses."""
+    """Each training example = crop/flip(uint8 square - mean) + one per-image RGB shift, in whatever order."""
     source = load_source("digits", limit=6)
     squares = np.stack([transforms.resize_and_center_crop(x, 32).numpy() for x, _ in source.dataset])
     stats = PixelStatistics.from_images(squares)
     kwargs = dict(batch_size=6, image_size=24, resize=32, normalization=stats, mean=mean, shuffle_buffer=0, seed=3)
     ((batch, _),) = list(make_train_dataset(source, **kwargs))
-    normalised = squares - (stats.mean_image if mean == "image" else stats.channel_mean)
+    stored = np.clip(np.round(squares), 0, 255)  # the pipeline keeps the squares as uint8, like the paper
+    normalised = stored - (stats.mean_image if mean == "image" else stats.channel_mean)
     shifts = []
     for out, square in zip(batch.numpy(), normalised, strict=True):
         matches = []
@@ -223,6 +225,29 @@ def test_train_pipeline_output_is_a_crop_of_the_normalised_square_plus_one_colou
         shifts.append(matches[0])
     shifts = np.array(shifts)
     assert np.abs(shifts).max() > 1e-3 and np.ptp(shifts, axis=0).max() > 1e-3  # PCA noise, drawn per image
+
+
+@pytest.mark.parametrize("cache", [False, True])
+def test_epochs_share_one_cache_of_the_squares(cache):
+    """With cache=True the images are decoded and resized once for all epochs; without, once per epoch."""
+    import tensorflow as tf
+
+    from keras_alexnet.data.sources import ImageSource
+
+    source = load_source("digits", limit=8)
+    reads = []
+
+    def count(image):
+        reads.append(1)
+        return image
+
+    counted = source.dataset.map(lambda x, y: (tf.ensure_shape(tf.py_function(count, [x], tf.uint8), x.shape), y))
+    counted_source = ImageSource(counted, source.class_names, 8, "digits", "train", source.bad_records)
+    epochs = make_epochs_dataset(counted_source, end_epoch=3, batch_size=4, image_size=24, resize=32, cache=cache)
+    batches = [x.numpy() for x, _ in epochs]
+    assert len(batches) == 6 and batches[0].dtype == np.float32
+    assert len(reads) == (8 if cache else 24)
+    assert not np.array_equal(batches[0], batches[2])  # each epoch has its own order and crops
 
 
 def test_ten_crop_evaluation_averages_softmax():
