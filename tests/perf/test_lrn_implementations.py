@@ -84,3 +84,21 @@ def test_xla_in_a_graph_with_a_free_batch_dimension():
     for batch in (1, 3):
         x = np.random.default_rng(batch).normal(0, 50, (batch, 3, 3, 8)).astype("float32")
         np.testing.assert_allclose(forward(x).numpy(), numpy_lrn(x, 5, 2.0, 1e-4, 0.75, False), rtol=2e-5)
+
+
+def test_xla_inside_an_xla_compiled_function_uses_the_plain_ops(monkeypatch):
+    """Under an outer jit_compile (e.g. compile(jit_compile=True)) the layer emits plain ops, not a nested XLA call."""
+    import tensorflow as tf
+
+    from keras_alexnet.layers import local_response_normalization as module
+
+    calls = []
+    original = module._xla_lrn_function
+    monkeypatch.setattr(module, "_xla_lrn_function", lambda *args: calls.append(args) or original(*args))
+    layer = LocalResponseNormalization(size=5, k=2.0, alpha=1e-4, beta=0.75, implementation="xla")
+    x = np.random.default_rng(4).normal(0, 50, (2, 3, 3, 8)).astype("float32")
+    expected = numpy_lrn(x, 5, 2.0, 1e-4, 0.75, False)
+    np.testing.assert_allclose(tf.function(layer, jit_compile=True)(x).numpy(), expected, rtol=2e-5)
+    assert calls == []
+    np.testing.assert_allclose(tf.function(layer)(x).numpy(), expected, rtol=2e-5)
+    assert len(calls) == 1
