@@ -472,6 +472,17 @@ print(json.dumps({
 """
 
 
+_BASELINE_SCRIPT = """
+import json
+import numpy as np
+import keras, keras_alexnet, tensorflow as tf
+keras.Sequential([keras.Input((8,)), keras.layers.Dense(4)]).predict(np.zeros((1, 8)), verbose=0)
+tf.function(lambda x: tf.nn.relu(x) * 2.0, jit_compile=True)(tf.zeros((4, 4)))
+hwm = [int(line.split()[1]) / 1024 for line in open("/proc/self/status") if line.startswith("VmHWM:")][0]
+print(json.dumps({"baseline_rss_mib": hwm}))
+"""
+
+
 def loading(settings: Settings, log) -> dict:
     """Time and peak RSS of `AlexNet(weights=<local checkpoint>)` + one prediction, in fresh subprocesses."""
     import keras_alexnet
@@ -491,8 +502,14 @@ def loading(settings: Settings, log) -> dict:
             if out.returncode != 0:
                 raise RuntimeError(f"loading benchmark failed:\n{out.stderr[-2000:]}")
             runs.append(json.loads(out.stdout.strip().splitlines()[-1]))
+            # TF's runtime on its own, as the package uses it (Keras predict, the XLA JIT), without AlexNet.
+            out = subprocess.run([sys.executable, "-c", _BASELINE_SCRIPT], capture_output=True, text=True, env=env)
+            if out.returncode != 0:
+                raise RuntimeError(f"baseline memory measurement failed:\n{out.stderr[-2000:]}")
+            runs[-1].update(json.loads(out.stdout.strip().splitlines()[-1]))
+        weights_mib = (checkpoint / "model.weights.h5").stat().st_size / 2**20
     result = {key: float(np.median([r[key] for r in runs])) for key in runs[0]}
-    result.update(checkpoint_mib=size_mib, runs=runs)
+    result.update(checkpoint_mib=size_mib, weights_file_mib=weights_mib, runs=runs)
     log(f"  {result}")
     return result
 

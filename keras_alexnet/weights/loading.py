@@ -13,6 +13,9 @@ True
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
+
 import keras
 import numpy as np
 
@@ -96,7 +99,8 @@ def _load_weights_file(model: keras.Model, path, description: str) -> None:
             f"and class count the weights were saved with. Received: weights={description!r}"
         )
     try:
-        model.load_weights(path)
+        with chunked_assignment(model):
+            model.load_weights(path)
     except ValueError as error:
         raise ValueError(
             f"The weights in {description} do not fit the model {model.name!r} "
@@ -126,3 +130,51 @@ def _count_params(variant: str, include_top: bool) -> int:
     if key not in _PARAM_COUNTS:
         _PARAM_COUNTS[key] = AlexNet(variant=variant, include_top=include_top).count_params()
     return _PARAM_COUNTS[key]
+
+
+@contextlib.contextmanager
+def chunked_assignment(
+    model: keras.Model, *, chunk_bytes: int = 16 * 2**20, min_bytes: int = 32 * 2**20
+) -> Iterator[None]:
+    """While active, assigning an array (NumPy, HDF5 dataset) to one of `model`'s large variables copies it in blocks.
+
+    Keras' `load_weights` reads each stored array whole, converts it to a tensor and assigns it: for fc6
+    that is two 151 MB copies besides the variable. Block by block the tensor copy is about `chunk_bytes`. Only for
+    the TensorFlow backend and variables of at least `min_bytes`; any other value goes to Keras' own
+    `assign` (which checks shapes and raises its usual errors).
+
+    Example:
+
+    >>> import keras_alexnet
+    >>> model = keras_alexnet.AlexNet(variant="torchvision")
+    >>> with chunked_assignment(model):
+    ...     pass  # model.load_weights("model.weights.h5")
+    """
+    if keras.backend.backend() != "tensorflow":
+        yield
+        return
+    import h5py
+
+    patched = []
+    for variable in model.variables:
+        shape = tuple(variable.shape)
+        nbytes = int(np.prod(shape)) * np.dtype(variable.dtype).itemsize
+        if not shape or nbytes < min_bytes:
+            continue
+        rows = max(1, chunk_bytes // max(1, nbytes // shape[0]))
+
+        def assign(value, variable=variable, original=variable.assign, rows=rows, shape=shape):
+            if not isinstance(value, np.ndarray | h5py.Dataset) or tuple(value.shape) != shape:
+                return original(value)
+            target = variable.value  # the tf.Variable behind the Keras variable
+            for start in range(0, shape[0], rows):
+                target[start : start + rows].assign(np.asarray(value[start : start + rows], variable.dtype))
+            return variable
+
+        variable.assign = assign
+        patched.append(variable)
+    try:
+        yield
+    finally:
+        for variable in patched:
+            del variable.assign
