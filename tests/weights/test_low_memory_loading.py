@@ -53,3 +53,12 @@ def test_chunked_assignment_copies_in_blocks_and_restores_assign(tmp_path, monke
             layer.kernel.assign(np.zeros((3, 64), "float32"))
     assert "assign" not in vars(layer.kernel)
     np.testing.assert_array_equal(layer.kernel.numpy(), value)
+
+
+def test_chunked_assignment_of_a_convolution_kernel():
+    layer = keras.layers.Conv2D(8, 3)
+    keras.Sequential([keras.Input((9, 9, 5)), layer])
+    value = np.random.default_rng(1).normal(size=(3, 3, 5, 8)).astype("float32")
+    with chunked_assignment(layer, chunk_bytes=200, min_bytes=1):  # blocks of one kernel row
+        layer.kernel.assign(value)
+    np.testing.assert_array_equal(layer.kernel.numpy(), value)
