@@ -148,14 +148,7 @@ def _tfds(name, split, data_dir, manual_dir, download, shuffle_files, counter) -
             f"Unknown dataset {name!r}: use {EMBEDDED!r}, 'folder:PATH' or a TFDS dataset name ({error}). "
             f"Received: dataset={name!r}"
         ) from error
-    features = builder.info.features
-    image_key = next((k for k, f in features.items() if isinstance(f, tfds.features.Image)), None)
-    label_key = next((k for k, f in features.items() if isinstance(f, tfds.features.ClassLabel)), None)
-    if image_key is None or label_key is None:
-        raise ValueError(
-            f"TFDS dataset {name!r} is not an image-classification dataset (it needs an Image and a "
-            f"ClassLabel feature). Received: features={list(features)}"
-        )
+    _classification_keys(builder, name)  # fail before downloading anything
     if download or manual_dir is not None:
         config = tfds.download.DownloadConfig(manual_dir=os.fspath(manual_dir)) if manual_dir else None
         builder.download_and_prepare(download_config=config)
@@ -176,13 +169,7 @@ def tfds_builder_source(
 
     counter = counter if counter is not None else BadRecordCounter()
     features = builder.info.features
-    image_key = next((k for k, f in features.items() if isinstance(f, tfds.features.Image)), None)
-    label_key = next((k for k, f in features.items() if isinstance(f, tfds.features.ClassLabel)), None)
-    if image_key is None or label_key is None:
-        raise ValueError(
-            f"TFDS dataset {builder.name!r} is not an image-classification dataset (it needs an Image and a "
-            f"ClassLabel feature). Received: features={list(features)}"
-        )
+    image_key, label_key = _classification_keys(builder)
     split = _tfds_split(builder, split)
     dataset = builder.as_dataset(
         split=split,
@@ -202,6 +189,21 @@ def tfds_builder_source(
     return ImageSource(
         decode_images(dataset, counter), list(features[label_key].names), num_examples, builder.name, split, counter
     )
+
+
+def _classification_keys(builder, name: str | None = None) -> tuple[str, str]:
+    """The names of the builder's Image and ClassLabel features; ValueError (naming `name`) when it has not both."""
+    import tensorflow_datasets as tfds
+
+    features = builder.info.features
+    image_key = next((k for k, f in features.items() if isinstance(f, tfds.features.Image)), None)
+    label_key = next((k for k, f in features.items() if isinstance(f, tfds.features.ClassLabel)), None)
+    if image_key is None or label_key is None:
+        raise ValueError(
+            f"TFDS dataset {name or builder.name!r} is not an image-classification dataset (it needs an Image and a "
+            f"ClassLabel feature). Received: features={list(features)}"
+        )
+    return image_key, label_key
 
 
 def _tfds_split(builder, split: str) -> str:

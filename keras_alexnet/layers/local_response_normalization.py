@@ -131,8 +131,7 @@ class LocalResponseNormalization(keras.layers.Layer):
     def _call_banded(self, inputs):
         rank = len(inputs.shape)
         axis = self.channel_axis % rank
-        dtype = keras.backend.standardize_dtype(inputs.dtype)
-        compute_dtype = "float32" if dtype in ("float16", "bfloat16") else dtype
+        compute_dtype = _compute_dtype(inputs.dtype)
         x = ops.cast(inputs, compute_dtype)
         if axis != rank - 1:
             x = ops.moveaxis(x, axis, -1)
@@ -141,12 +140,7 @@ class LocalResponseNormalization(keras.layers.Layer):
         offset = np.arange(channels)[:, None] - np.arange(channels)[None, :]
         band = ((offset >= -((self.size - 1) // 2)) & (offset <= self.size // 2)).astype(compute_dtype)
         base = self.k + self.effective_alpha * ops.matmul(ops.square(x), band)
-        if self.beta == 0.75:
-            root = ops.rsqrt(base)
-            scale = root * ops.sqrt(root)  # base ** -0.75, much cheaper than pow
-        else:
-            scale = ops.power(base, -self.beta)
-        y = x * scale
+        y = x * _negative_power(base, self.beta)
         if axis != rank - 1:
             y = ops.moveaxis(y, -1, axis)
         return ops.cast(y, inputs.dtype)
@@ -199,10 +193,7 @@ def _lrn_by_shifted_slices(inputs, size: int, k: float, alpha: float, beta: floa
     """The LRN formula in plain `keras.ops`: the window sum as `size` shifted slices of the padded squares."""
     axis = channel_axis % len(inputs.shape)
     before, after = (size - 1) // 2, size // 2
-    # Half-precision inputs accumulate in float32; float32/float64 keep their precision.
-    dtype = keras.backend.standardize_dtype(inputs.dtype)
-    compute_dtype = "float32" if dtype in ("float16", "bfloat16") else dtype
-    x = ops.cast(inputs, compute_dtype)
+    x = ops.cast(inputs, _compute_dtype(inputs.dtype))
     pad = [[0, 0]] * len(inputs.shape)
     pad[axis] = [before, after]
     padded = ops.pad(ops.square(x), pad)
@@ -214,13 +205,21 @@ def _lrn_by_shifted_slices(inputs, size: int, k: float, alpha: float, beta: floa
         index[axis] = slice(offset, end if end < 0 else None)
         part = padded[tuple(index)]
         window_sum = part if window_sum is None else window_sum + part
-    base = k + alpha * window_sum
+    return ops.cast(x * _negative_power(k + alpha * window_sum, beta), inputs.dtype)
+
+
+def _compute_dtype(dtype) -> str:
+    """Half-precision inputs are normalised in float32; float32/float64 keep their precision."""
+    dtype = keras.backend.standardize_dtype(dtype)
+    return "float32" if dtype in ("float16", "bfloat16") else dtype
+
+
+def _negative_power(base, beta: float):
+    """`base ** -beta`; for the paper's beta = 0.75 as rsqrt(base) * sqrt(rsqrt(base)), much cheaper than pow."""
     if beta == 0.75:
         root = ops.rsqrt(base)
-        scale = root * ops.sqrt(root)  # base ** -0.75 without pow's exp/log
-    else:
-        scale = ops.power(base, -beta)
-    return ops.cast(x * scale, inputs.dtype)
+        return root * ops.sqrt(root)
+    return ops.power(base, -beta)
 
 
 @functools.cache

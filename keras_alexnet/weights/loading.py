@@ -154,6 +154,7 @@ def chunked_assignment(
         yield
         return
     import h5py
+    import tensorflow as tf
 
     patched = []
     for variable in model.variables:
@@ -166,8 +167,6 @@ def chunked_assignment(
         def assign(value, variable=variable, original=variable.assign, rows=rows, shape=shape):
             if not isinstance(value, np.ndarray | h5py.Dataset) or tuple(value.shape) != shape:
                 return original(value)
-            import tensorflow as tf
-
             handle = variable.value.handle  # the tf.Variable behind the Keras variable
             tail = [0] * (len(shape) - 1)
             for start in range(0, shape[0], rows):
