@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import atexit
 import os
+import shutil
 import socket
 import tempfile
 
@@ -10,6 +12,8 @@ import tempfile
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 _CACHE_ROOT = tempfile.mkdtemp(prefix="keras_alexnet_test_cache_")
+# Checkpoints are ~230 MB each: the run removes its caches when it ends, so repeated runs do not fill the disk.
+atexit.register(shutil.rmtree, _CACHE_ROOT, ignore_errors=True)
 os.environ["KERAS_ALEXNET_CACHE"] = os.path.join(_CACHE_ROOT, "keras_alexnet")
 os.environ.setdefault("HF_HOME", os.path.join(_CACHE_ROOT, "hf_home"))
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")

@@ -45,8 +45,12 @@ def live_hub(hub):
 
 @pytest.fixture(autouse=True)
 def _isolated_caches(tmp_path, monkeypatch):
-    """A fresh converted-checkpoint cache per test, and online unless a test says otherwise."""
+    """Fresh checkpoint and Hub caches per test (removed with `tmp_path`), online unless a test says otherwise."""
+    import huggingface_hub.constants
+
     monkeypatch.setenv("KERAS_ALEXNET_CACHE", str(tmp_path / "keras_alexnet_cache"))
+    # `hf_hub_download` reads this constant at call time; HF_HOME itself is read only once, at import.
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path / "hf_hub_cache"))
     monkeypatch.delenv("HF_HUB_OFFLINE", raising=False)
 
 
