@@ -10,12 +10,13 @@ Example:
 
 from __future__ import annotations
 
+from keras_alexnet.data.options import DATA_HELPS
 from keras_alexnet.training.cli_args import add_dataclass_arguments, dataclass_from_args
 
 HELPS = {
+    **DATA_HELPS,
     "weights": "starting weights: a registered name ('imagenet', ...), hf://org/repo, a checkpoint directory, "
     "a .keras file or a .weights.h5 file (with --variant)",
-    "dataset": "'digits' (embedded, offline), 'folder:PATH' or a TFDS name",
     "freeze": "'conv' (freeze conv1-conv5), 'all' (train only the new classifier) or 'none'",
     "variant": "variant of a bare .weights.h5 / .keras file",
     "learning_rate": "learning rate of PaperSGD",

@@ -10,17 +10,12 @@ Example:
 
 from __future__ import annotations
 
+from keras_alexnet.data.options import DATA_HELPS
 from keras_alexnet.training.cli_args import add_dataclass_arguments, dataclass_from_args
 
 HELPS = {
-    "dataset": "'digits' (embedded, offline), 'folder:PATH' (class sub-folders) or a TFDS name (imagenet2012, ...)",
-    "train_split": "training split",
+    **DATA_HELPS,
     "val_split": "validation split (drives the learning-rate rule)",
-    "data_dir": "TFDS data directory",
-    "manual_dir": "TFDS manual-download directory (ImageNet's ILSVRC2012_img_{train,val}.tar)",
-    "download": "let TFDS download and prepare the dataset",
-    "limit": "use only the first N training images",
-    "val_limit": "use only the first N validation images",
     "image_size": "crop size; default: the variant's (227 original, 224 torchvision); >= 67 for other sizes",
     "resize": "shorter side and centre square before cropping (the paper: 256)",
     "mean": "subtract the training set's per-pixel mean 'image', per-'channel' mean, or 'none'",

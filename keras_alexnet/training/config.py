@@ -20,20 +20,14 @@ import json
 import os
 from pathlib import Path
 
+from keras_alexnet.data.options import DataOptions
+
 CONFIG_FILENAME = "config.json"
 
 
-@dataclasses.dataclass
-class TrainConfig:
-    # Data
-    dataset: str = "digits"
-    train_split: str = "train"
-    val_split: str = "validation"
-    data_dir: str | None = None
-    manual_dir: str | None = None
-    download: bool = False
-    limit: int | None = None
-    val_limit: int | None = None
+@dataclasses.dataclass(kw_only=True)
+class TrainConfig(DataOptions):
+    # Data: the fields of `DataOptions` (dataset, splits, data_dir, manual_dir, download, limits)
     # Preprocessing and augmentation (Sections 2 and 4.1)
     image_size: int | None = None  # None: the variant's (227 "original", 224 "torchvision")
     resize: int = 256

@@ -33,7 +33,8 @@ from pathlib import Path
 
 import keras
 
-from keras_alexnet.data import evaluate_top_k, load_source, make_eval_dataset
+from keras_alexnet.data import evaluate_top_k, make_eval_dataset
+from keras_alexnet.data.options import DataOptions
 from keras_alexnet.data.pipelines import make_epochs_dataset
 from keras_alexnet.training.config import save_json_atomic
 from keras_alexnet.training.metrics import top_k_metrics
@@ -42,17 +43,11 @@ from keras_alexnet.training.optimizer import PaperSGD
 FREEZE_OPTIONS = ("conv", "all", "none")
 
 
-@dataclasses.dataclass
-class FinetuneConfig:
+@dataclasses.dataclass(kw_only=True)
+class FinetuneConfig(DataOptions):
+    """What `finetune` does; the dataset fields come from `DataOptions`."""
+
     weights: str
-    dataset: str = "digits"
-    train_split: str = "train"
-    val_split: str = "validation"
-    data_dir: str | None = None
-    manual_dir: str | None = None
-    download: bool = False
-    limit: int | None = None
-    val_limit: int | None = None
     variant: str | None = None
     freeze: str = "conv"
     epochs: int = 3
@@ -108,9 +103,7 @@ def finetune(config: FinetuneConfig) -> dict:
     network = resolved.network
     variant = network.variant if network else (config.variant or "original")
     preprocessing = network.preprocessing if network else get_variant(variant).preprocessing
-    kwargs = dict(data_dir=config.data_dir, manual_dir=config.manual_dir, download=config.download)
-    train_source = load_source(config.dataset, config.train_split, limit=config.limit, **kwargs)
-    val_source = load_source(config.dataset, config.val_split, limit=config.val_limit, **kwargs)
+    train_source, val_source = config.load_sources()
     classes = train_source.num_classes
 
     base = AlexNet(

@@ -37,7 +37,7 @@ from pathlib import Path
 import keras
 import tensorflow as tf
 
-from keras_alexnet.data import PixelStatistics, compute_statistics, load_source, make_eval_dataset
+from keras_alexnet.data import PixelStatistics, compute_statistics, make_eval_dataset
 from keras_alexnet.data.pipelines import make_epochs_dataset, make_train_dataset, train_squares
 from keras_alexnet.data.statistics import STATS_NPZ
 from keras_alexnet.models.variants import get_variant
@@ -109,9 +109,7 @@ def train(config: TrainConfig, model_fn: ModelFn | None = None) -> TrainResult:
     started = time.time()
     run_dir.mkdir(parents=True, exist_ok=True)
 
-    source_kwargs = dict(data_dir=config.data_dir, manual_dir=config.manual_dir, download=config.download)
-    train_source = load_source(config.dataset, config.train_split, limit=config.limit, **source_kwargs)
-    val_source = load_source(config.dataset, config.val_split, limit=config.val_limit, **source_kwargs)
+    train_source, val_source = config.load_sources()
     stats = _statistics(config, train_source, run_dir, chief)
     image_size = config.image_size or get_variant(config.variant).default_size
     num_classes = train_source.num_classes
