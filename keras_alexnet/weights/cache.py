@@ -5,9 +5,9 @@
 
 Example:
 
->>> from keras_alexnet.weights.cache import cache_dir
->>> cache_dir().name
-'keras_alexnet'
+>>> from keras_alexnet.weights.cache import cache_dir, checkpoint_cache_dir
+>>> checkpoint_cache_dir("alexnet_bvlc").relative_to(cache_dir()).as_posix()
+'alexnet_bvlc'
 """
 
 from __future__ import annotations

@@ -21,8 +21,9 @@ Example:
 >>> from keras_alexnet.weights.network import NetworkRecord
 >>> model = keras_alexnet.AlexNet(variant="torchvision")
 >>> out = save_checkpoint(model, tempfile.mkdtemp() + "/ckpt", NetworkRecord(variant="torchvision"))
->>> sorted(p.name for p in out.iterdir())[:3]
-['README.md', 'checksums.json', 'config.json']
+>>> sorted(p.name for p in out.iterdir() if p.is_file())  # doctest: +NORMALIZE_WHITESPACE
+['README.md', 'checksums.json', 'config.json', 'keras_alexnet.json', 'metadata.json',
+ 'model.weights.h5', 'notop.weights.h5']
 """
 
 from __future__ import annotations
