@@ -54,7 +54,7 @@ def summary(results: dict) -> dict:
         ratios["fp32_fraction_of_peak"] = fp32 * flops / 1e9 / peak["peak_float32_gflops"]
     if bf16 and peak:
         ratios["bf16_fraction_of_bf16_peak"] = bf16 * flops / 1e9 / peak["peak_bfloat16_gflops"]
-    agreement = results.get("inference", {}).get("bf16_agreement")
+    agreement = results.get("agreement") or results.get("inference", {}).get("bf16_agreement")
     if agreement:
         ratios["bf16_top1_agreement"] = agreement["top1_agreement"]
     training = results.get("training", {})

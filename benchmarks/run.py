@@ -20,9 +20,10 @@ import sys
 import time
 from pathlib import Path
 
-SECTIONS = ("peak", "inference", "jax", "ablations", "threads", "training", "pipeline", "loading")
-#: Sections left out unless asked for: they explain choices rather than measure the package.
-OPTIONAL = ("ablations", "threads")
+SECTIONS = ("peak", "inference", "jax", "ablations", "threads", "training", "pipeline", "loading", "agreement")
+#: Sections left out unless asked for: they explain choices rather than measure the package, or (agreement)
+#: repeat, with trained weights, what the inference section measures.
+OPTIONAL = ("ablations", "threads", "agreement")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -38,6 +39,11 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         "--agreement-weights",
         default=None,
         help="weights for the bf16/fp32 top-1 agreement (a checkpoint, 'imagenet', ...); default: random weights",
+    )
+    parser.add_argument(
+        "--agreement-run",
+        default=None,
+        help="a `keras-alexnet train` run directory: bf16/fp32 agreement of its model.keras on its validation images",
     )
     parser.add_argument("--output", type=Path, default=Path(__file__).parent / "results", help="output folder")
     args = parser.parse_args(argv)
@@ -60,6 +66,7 @@ def main(argv: list[str] | None = None) -> int:
 
     settings = sections.Settings.make(args.quick)
     settings.agreement_weights = args.agreement_weights
+    settings.agreement_run = args.agreement_run
     results: dict = {
         "settings": vars(settings),
         "machine": machine_info(),
@@ -82,6 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         "training": ("training", sections.training),
         "pipeline": ("input_pipeline", sections.input_pipeline),
         "loading": ("loading", sections.loading),
+        "agreement": ("agreement", sections.agreement),
     }
     for name in SECTIONS:
         if name not in args.sections:

@@ -34,6 +34,8 @@ class Settings:
     train_xla: bool = False
     #: Weights for the bf16/fp32 agreement (e.g. a local trained checkpoint); None: the random benchmark weights.
     agreement_weights: str | None = None
+    #: A `keras-alexnet train` run directory: the agreement of its model.keras on its validation split instead.
+    agreement_run: str | None = None
 
     @classmethod
     def make(cls, quick: bool) -> Settings:
@@ -183,12 +185,68 @@ def inference(settings: Settings, log) -> dict:
     return results
 
 
-def bf16_agreement(settings: Settings, runtimes: dict) -> dict:
-    """Top-1 agreement of the mixed_bfloat16 model with the float32 one on views of real photos."""
+def agreement(settings: Settings, log) -> dict:
+    """Section "agreement": the bf16/fp32 agreement alone (with --agreement-run or --agreement-weights)."""
+    from benchmarks import peers
+    from keras_alexnet.performance import compiled_predict
+
+    runtimes = None
+    if not (settings.agreement_run or settings.agreement_weights):
+        weights = peers.bvlc_weights(seed=0)
+        runtimes = {
+            f"keras_alexnet {short}": compiled_predict(peers.keras_model(weights, dtype=dtype))
+            for short, dtype in (("fp32", "float32"), ("bf16", "mixed_bfloat16"))
+        }
+    result = bf16_agreement(settings, runtimes)
+    log(f"  bf16 vs fp32: {result}")
+    return result
+
+
+def _trained_run(run_dir: str, count: int):
+    """fp32 and bf16 copies of a training run's model.keras, and up to `count` of its validation images/labels."""
+    import keras
+
+    import keras_alexnet
+    from keras_alexnet.data import PixelStatistics, make_eval_dataset
+    from keras_alexnet.models.variants import get_variant
+    from keras_alexnet.training.config import CONFIG_FILENAME, TrainConfig
+
+    run = Path(run_dir)
+    config = TrainConfig.from_json(run / CONFIG_FILENAME)
+    stats = PixelStatistics.load(config.stats or run) if config.mean != "none" else None
+    _, val_source = config.load_sources()
+    image_size = config.image_size or get_variant(config.variant).default_size
+    batches = make_eval_dataset(
+        val_source, batch_size=64, image_size=image_size, normalization=stats, mean=config.mean, resize=config.resize
+    )
+    views = np.concatenate([np.asarray(x) for x, _ in batches])[:count]
+    labels = np.concatenate([np.asarray(y) for _, y in batches])[:count]
+    fp32_model = keras.saving.load_model(run / "model.keras", compile=False)
+    bf16_model = keras_alexnet.AlexNet(
+        input_shape=(image_size, image_size, 3),
+        classes=fp32_model.output_shape[-1],
+        variant=config.variant,
+        dtype="mixed_bfloat16",
+    )
+    bf16_model.set_weights(fp32_model.get_weights())
+    return fp32_model, bf16_model, views, labels
+
+
+def bf16_agreement(settings: Settings, runtimes: dict | None) -> dict:
+    """Top-1 agreement of the mixed_bfloat16 model with the float32 one on real images."""
     import keras_alexnet
     from keras_alexnet.performance import compiled_predict
 
-    if settings.agreement_weights:
+    if settings.agreement_run:
+        fp32_model, bf16_model, views, labels = _trained_run(settings.agreement_run, settings.agreement_images)
+        fp32 = compiled_predict(fp32_model)(views)
+        bf16 = compiled_predict(bf16_model)(views)
+        accuracy = float(np.mean(fp32.argmax(-1) == labels))
+        weights = (
+            f"the model.keras of the training run {settings.agreement_run} on its own validation images "
+            f"(fp32 top-1 accuracy {accuracy:.3f}, {fp32.shape[-1]} classes)"
+        )
+    elif settings.agreement_weights:
         fp32_model = keras_alexnet.AlexNet(weights=settings.agreement_weights)
         network = keras_alexnet.network_record(fp32_model)
         views = real_image_views(settings.agreement_images, size=network.input_size, mode=network.preprocessing)
@@ -205,7 +263,7 @@ def bf16_agreement(settings: Settings, runtimes: dict) -> dict:
     flips = fp32.argmax(-1) != bf16.argmax(-1)
     return {
         "images": len(views),
-        "source": f"random crops/flips of the scikit-learn sample photos; {weights}",
+        "source": weights if settings.agreement_run else f"random crops/flips of the sample photos; {weights}",
         "fp32_median_top1_top2_gap": float(np.median(ordered[:, -1] - ordered[:, -2])),
         "fp32_top1_top2_gap_where_flipped": [float(g) for g in (ordered[:, -1] - ordered[:, -2])[flips]],
         "top1_agreement": float(np.mean(fp32.argmax(-1) == bf16.argmax(-1))),
