@@ -17,6 +17,7 @@ from pathlib import Path
 
 def register(subparsers) -> None:
     from keras_alexnet.analysis.cli_options import add_model_options
+    from keras_alexnet.data.options import add_split_arguments
 
     parser = subparsers.add_parser(
         "evaluate",
@@ -25,14 +26,9 @@ def register(subparsers) -> None:
         "names map to the 1000 ImageNet classes) or the embedded 'digits' set.",
     )
     add_model_options(parser)
-    parser.add_argument("--dataset", required=True, help="TFDS name, folder:PATH / PATH, or 'digits'")
-    parser.add_argument("--split", default="validation", help="split to evaluate (default: validation)")
+    add_split_arguments(parser, split="validation", dataset_default=None)
     parser.add_argument("--ten-crop", action="store_true", help="also evaluate the paper's ten-crop average")
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--limit", type=int, default=None, help="evaluate only the first N images")
-    parser.add_argument("--data-dir", default=None, help="TFDS data directory")
-    parser.add_argument("--manual-dir", default=None, help="TFDS manual download directory (ImageNet tars)")
-    parser.add_argument("--download", action="store_true", help="let TFDS download and prepare the dataset")
     parser.add_argument("--csv", default="per_class_accuracy.csv", help="per-class accuracy CSV to write")
     parser.add_argument("--json", default=None, help="also write the summary as JSON")
     parser.add_argument(
@@ -55,6 +51,7 @@ def run(args: argparse.Namespace) -> int:
     )
     from keras_alexnet.analysis.model_io import load_model, weights_network
     from keras_alexnet.data import load_eval_dataset, predict_probabilities, top_k_error
+    from keras_alexnet.data.options import source_kwargs
     from keras_alexnet.data.sources import load_source
 
     if not args.plot.lower().endswith(".png"):
@@ -65,7 +62,7 @@ def run(args: argparse.Namespace) -> int:
             f"Received: --batch-size {args.batch_size}, --limit {args.limit}, --top-confusions {args.top_confusions}"
         )
     network = weights_network(args.weights, args.variant)
-    common = dict(data_dir=args.data_dir, manual_dir=args.manual_dir, download=args.download, limit=args.limit)
+    common = source_kwargs(args)
     class_names = load_source(args.dataset, args.split, **common).class_names
     if args.weights is None:  # a random network: ImageNet outputs for WordNet-id classes, else one per class
         classes = 1000 if all(WNID.match(name) for name in class_names) else len(class_names)

@@ -9,6 +9,8 @@ Example:
 
 from __future__ import annotations
 
+from keras_alexnet.data.options import add_split_arguments
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -18,12 +20,7 @@ def register(subparsers) -> None:
         "mean image, the per-channel mean and the eigen-decomposition of the RGB covariance, saved as "
         "pixel_stats.npz and pixel_stats.json in --output (pass it to `train --stats`).",
     )
-    parser.add_argument("--dataset", default="digits", help="'digits', 'folder:PATH' or a TFDS name")
-    parser.add_argument("--split", default="train")
-    parser.add_argument("--data-dir", default=None)
-    parser.add_argument("--manual-dir", default=None)
-    parser.add_argument("--download", action="store_true")
-    parser.add_argument("--limit", type=int, default=None, help="use only the first N images")
+    add_split_arguments(parser, split="train")
     parser.add_argument("--resize", type=int, default=256)
     parser.add_argument("--output", required=True, help="directory to write pixel_stats.npz/json into")
     parser.set_defaults(func=run)
@@ -31,11 +28,10 @@ def register(subparsers) -> None:
 
 def run(args) -> int:
     from keras_alexnet.data import compute_statistics, load_source
+    from keras_alexnet.data.options import source_kwargs
 
-    source = load_source(
-        args.dataset, args.split, data_dir=args.data_dir, manual_dir=args.manual_dir, download=args.download
-    )
-    stats = compute_statistics(source, side=args.resize, limit=args.limit)
+    source = load_source(args.dataset, args.split, **source_kwargs(args))
+    stats = compute_statistics(source, side=args.resize)
     path = stats.save(args.output)
     print(
         f"{stats.num_images} images; channel mean (RGB) {stats.channel_mean.round(3).tolist()}; "

@@ -38,3 +38,21 @@ def test_finetune_config_still_requires_weights():
 def test_train_config_round_trips_through_a_dict():
     config = TrainConfig(dataset="digits", limit=7, epochs=2)
     assert TrainConfig.from_dict(config.to_dict()) == config
+
+
+def test_split_arguments_defaults_and_required_dataset():
+    import argparse
+
+    from keras_alexnet.data.options import add_split_arguments, source_kwargs
+
+    parser = argparse.ArgumentParser()
+    add_split_arguments(parser, split="train")
+    args = parser.parse_args(["--limit", "5", "--manual-dir", "/m"])
+    assert (args.dataset, args.split) == ("digits", "train")
+    assert source_kwargs(args) == dict(data_dir=None, manual_dir="/m", download=False, limit=5)
+
+    strict = argparse.ArgumentParser(exit_on_error=False)
+    add_split_arguments(strict, split="validation", dataset_default=None)
+    with pytest.raises((argparse.ArgumentError, SystemExit)):
+        strict.parse_args([])
+    assert strict.parse_args(["--dataset", "folder:x"]).split == "validation"
