@@ -38,7 +38,15 @@ def register(subparsers) -> None:
         default=None,
         help="fixed batch dimension (default: any batch for saved_model/onnx, 1 for litert)",
     )
-    parser.add_argument("--atol", type=float, default=1e-4, help="tolerance of the parity check (default 1e-4)")
+    parser.add_argument(
+        "--atol", type=float, default=1e-4, help="absolute tolerance of the parity check (default 1e-4)"
+    )
+    parser.add_argument(
+        "--rtol",
+        type=float,
+        default=None,
+        help="tolerance relative to the largest output, added to --atol (default: 0 for float32, 2**-6 for bfloat16)",
+    )
     parser.add_argument("--no-verify", action="store_true", help="skip the parity check")
     parser.add_argument("--no-overwrite", action="store_true", help="fail if OUTPUT exists")
     add_dtype_argument(parser)
@@ -83,8 +91,10 @@ def run(args: argparse.Namespace) -> int:
         batch_size=args.batch_size,
         verify=not args.no_verify,
         atol=args.atol,
+        rtol=args.rtol,
         overwrite=not args.no_overwrite,
     )
-    checked = "not checked (--no-verify)" if args.no_verify else f"predictions match Keras within {args.atol}"
+    tolerance = f"{args.atol}" if args.rtol is None else f"{args.atol} + {args.rtol}·max|y|"
+    checked = "not checked (--no-verify)" if args.no_verify else f"predictions match Keras within {tolerance}"
     print(f"wrote {path} ({args.format}; {checked})")
     return 0

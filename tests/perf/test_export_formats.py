@@ -6,7 +6,15 @@ import numpy as np
 import pytest
 
 import keras_alexnet
-from keras_alexnet.export import default_path, export_model, load_exported, sample_batch
+from keras_alexnet.export import (
+    LOW_PRECISION_RTOL,
+    default_path,
+    default_rtol,
+    export_model,
+    load_exported,
+    sample_batch,
+    verify_export,
+)
 
 pytest.importorskip("tf2onnx")
 pytest.importorskip("onnxruntime")
@@ -60,12 +68,35 @@ def test_bad_arguments(small_model, tmp_path):
         export_model(small_model, path, "saved_model", overwrite=False)
 
 
-def test_bfloat16_saved_model_matches_the_keras_model(tmp_path):
+@pytest.mark.parametrize("seed", [0, 2])
+def test_bfloat16_saved_model_matches_the_keras_model(tmp_path, seed):
+    import keras
+
+    keras.utils.set_random_seed(seed)
     model = keras_alexnet.AlexNet(include_top=False, input_shape=(67, 67, 3), pooling="avg", dtype="mixed_bfloat16")
-    path = export_model(model, tmp_path / "bf16", "saved_model", atol=1e-2)
+    assert default_rtol(model) == LOW_PRECISION_RTOL
+    path = export_model(model, tmp_path / "bf16", "saved_model")  # the default tolerance for bfloat16
     x = sample_batch(model, 2, seed=1)
     expected = np.asarray(model(x), "float32")
-    np.testing.assert_allclose(load_exported(path, "saved_model")(x).astype("float32"), expected, atol=1e-2)
+    actual = load_exported(path, "saved_model")(x).astype("float32")
+    # Within two bfloat16 rounding steps of the largest output (one step of an output near 3 is 2**-6).
+    scale = np.abs(expected).max()
+    assert scale > 0.1
+    np.testing.assert_allclose(actual, expected, atol=1e-4 + LOW_PRECISION_RTOL * scale, rtol=0)
+
+
+def test_relative_tolerance_of_the_check(small_model, tmp_path, monkeypatch):
+    import keras_alexnet.export as export_module
+
+    assert default_rtol(small_model) == 0.0
+    path = export_model(small_model, tmp_path / "m", "saved_model", verify=False)
+    x = sample_batch(small_model, 2)
+    scale = 1 + 1e-3  # every output 0.1 % off: above atol=1e-4 for outputs above 0.1, within rtol=1e-2 of the largest
+    monkeypatch.setattr(export_module, "load_exported", lambda p, f: lambda a: np.asarray(small_model(a)) * scale)
+    assert np.abs(np.asarray(small_model(x))).max() > 0.2
+    with pytest.raises(RuntimeError, match=r"max \|diff\|"):
+        verify_export(small_model, path, "saved_model", atol=1e-4)
+    assert verify_export(small_model, path, "saved_model", atol=1e-4, rtol=1e-2) > 1e-4
 
 
 def test_cli_export(tmp_path, capsys):
@@ -78,6 +109,10 @@ def test_cli_export(tmp_path, capsys):
     assert (tmp_path / "features.onnx").is_file()
     assert main(["export", str(out), "--format", "onnx", "--weights", "none", "--input-size", "67"]) == 1
     assert "--input-size needs --no-top" in capsys.readouterr().err
+    # bfloat16 SavedModel with the default tolerance (atol 1e-4 alone would reject bfloat16 rounding).
+    argv = ["export", str(tmp_path / "bf16"), "--weights", "none", "--no-top", "--input-size", "67"]
+    assert main(argv + ["--dtype", "mixed_bfloat16"]) == 0
+    assert "predictions match Keras" in capsys.readouterr().out
 
 
 @pytest.mark.slow
