@@ -74,8 +74,12 @@ def _input_shape(model: keras.Model, batch_size: int | None) -> tuple:
     return (batch_size, *shape)
 
 
+def _compute_dtypes(model: keras.Model) -> set[str]:
+    return {keras.backend.standardize_dtype(layer.compute_dtype) for layer in model.layers}
+
+
 def _check_dtype(model: keras.Model, format: str) -> None:
-    compute_dtypes = {layer.compute_dtype for layer in model.layers if hasattr(layer, "compute_dtype")}
+    compute_dtypes = _compute_dtypes(model)
     if format == "onnx" and compute_dtypes - {"float32"}:
         raise ValueError(
             "ONNX export (tf2onnx) supports float32 models only; build the model with dtype=None or 'float32' "
@@ -227,8 +231,7 @@ def load_exported(path: str | os.PathLike, format: str) -> Callable[[np.ndarray]
 
 def default_rtol(model: keras.Model) -> float:
     """0 for a float32 model, `LOW_PRECISION_RTOL` when any layer computes in bfloat16 or float16."""
-    compute_dtypes = {keras.backend.standardize_dtype(layer.compute_dtype) for layer in model.layers}
-    return LOW_PRECISION_RTOL if compute_dtypes & {"bfloat16", "float16"} else 0.0
+    return LOW_PRECISION_RTOL if _compute_dtypes(model) & {"bfloat16", "float16"} else 0.0
 
 
 def verify_export(
@@ -245,6 +248,8 @@ def verify_export(
     Raises RuntimeError where an output differs by more than `atol + rtol * max |keras output|` (`rtol`: see
     `default_rtol`), or where a classifier's top-1 class changes.
     """
+    from keras_alexnet.models.alexnet import has_top
+
     rtol = default_rtol(model) if rtol is None else rtol
     x = sample_batch(model, batch_size)
     expected = np.asarray(model(x, training=False), "float32")
@@ -257,8 +262,7 @@ def verify_export(
     tolerance = atol + rtol * float(np.max(np.abs(expected)))
     within = diff <= tolerance
     # Top-1 is compared for classifiers only: a feature vector's largest entry can tie within rounding.
-    is_classifier = any(layer.name == "predictions" for layer in model.layers)
-    same_top1 = not is_classifier or np.array_equal(actual.argmax(-1), expected.argmax(-1))
+    same_top1 = not has_top(model) or np.array_equal(actual.argmax(-1), expected.argmax(-1))
     if not within or not same_top1:
         reason = "a different top-1 class" if within else f"max |diff| = {diff:.3g} (tolerance {tolerance:.3g})"
         raise RuntimeError(

@@ -55,7 +55,7 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import keras_alexnet
-    from keras_alexnet.export import export_model
+    from keras_alexnet.export import default_rtol, export_model
     from keras_alexnet.models.variants import get_variant
 
     weights = None if args.weights.lower() == "none" else args.weights
@@ -94,7 +94,8 @@ def run(args: argparse.Namespace) -> int:
         rtol=args.rtol,
         overwrite=not args.no_overwrite,
     )
-    tolerance = f"{args.atol}" if args.rtol is None else f"{args.atol} + {args.rtol}·max|y|"
+    rtol = default_rtol(model) if args.rtol is None else args.rtol
+    tolerance = f"{args.atol} + {rtol:.3g}·max|y|" if rtol else f"{args.atol}"
     checked = "not checked (--no-verify)" if args.no_verify else f"predictions match Keras within {tolerance}"
     print(f"wrote {path} ({args.format}; {checked})")
     return 0

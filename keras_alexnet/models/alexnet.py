@@ -211,6 +211,11 @@ def network_record(model: keras.Model):
     return NetworkRecord(variant=variant, classes=classes, lrn=lrn)
 
 
+def has_top(model) -> bool:
+    """Whether `model` has AlexNet's classifier (a `predictions` layer), i.e. was built with `include_top=True`."""
+    return any(layer.name == "predictions" for layer in getattr(model, "layers", ()))
+
+
 def build_alexnet(
     config: VariantConfig,
     inputs,

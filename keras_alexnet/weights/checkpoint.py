@@ -72,13 +72,13 @@ def save_checkpoint(
         model_card: the README.md text; generated from `record`/`network` if None.
         overwrite: replace an existing checkpoint at `directory`.
     """
-    from keras_alexnet.models.alexnet import AlexNet
+    from keras_alexnet.models.alexnet import AlexNet, has_top
     from keras_alexnet.weights.loading import copy_weights_by_name
 
     directory = Path(directory)
     if directory.exists() and not overwrite:
         raise ValueError(f"{directory} exists; pass overwrite=True to replace it. Received: {directory}")
-    if not any(layer.name == "predictions" for layer in model.layers):
+    if not has_top(model):
         raise ValueError(
             "save_checkpoint needs the full model (include_top=True). "
             f"Received: a model without a 'predictions' layer ({model.name!r})"

@@ -52,12 +52,14 @@ def load_resolved_weights(model: keras.Model, resolved: ResolvedWeights, build_f
     `build_full_model()` must return the same network with its top, used when
     only full-model weights exist and `model` has no top.
     """
-    has_top = any(layer.name == "predictions" for layer in model.layers)
+    from keras_alexnet.models.alexnet import has_top
+
+    with_top = has_top(model)
     if resolved.keras_path is not None:
         source = keras.saving.load_model(resolved.keras_path, compile=False)
         copy_weights_by_name(source, model)
         return
-    if not has_top and resolved.notop_path is not None:
+    if not with_top and resolved.notop_path is not None:
         _load_weights_file(model, resolved.notop_path, resolved.description)
         return
     if resolved.top_path is None:
@@ -65,7 +67,7 @@ def load_resolved_weights(model: keras.Model, resolved: ResolvedWeights, build_f
             f"The weights {resolved.description} have no top (classifier); build the model "
             "with include_top=False. Received: include_top=True"
         )
-    if has_top or _fits(model, resolved.top_path):
+    if with_top or _fits(model, resolved.top_path):
         _load_weights_file(model, resolved.top_path, resolved.description)
         return
     full = build_full_model()

@@ -71,10 +71,10 @@ def push_to_hub(
     """
     if isinstance(model_or_dir, str | os.PathLike):
         return _push_directory(Path(model_or_dir), repo_id, revision, private, write_card, commit_message, token)
-    from keras_alexnet.models.alexnet import network_record
+    from keras_alexnet.models.alexnet import has_top, network_record
     from keras_alexnet.weights.checkpoint import save_checkpoint
 
-    if not any(layer.name == "predictions" for layer in getattr(model_or_dir, "layers", ())):
+    if not has_top(model_or_dir):
         raise ValueError(
             "push_to_hub takes a checkpoint directory or a full keras_alexnet model (include_top=True). "
             f"Received: {model_or_dir!r}"
