@@ -147,7 +147,6 @@ def inference(settings: Settings, log) -> dict:
     affects every runtime alike); its output on a fixed batch is checked against ONNX Runtime's before
     its timings are accepted.
     """
-    from keras_alexnet.performance import compiled_predict
 
     weights = peers.bvlc_weights(seed=0)
     reference = peers.ort_predict(peers.ort_session(weights), peers.to_nchw(peers.sample_input(64)[:4]))
@@ -174,32 +173,27 @@ def inference(settings: Settings, log) -> dict:
                           if k.startswith("batch_"))  # fmt: skip
         log(f"  {name:20s} images/s {cells}; latency {entry['latency_batch_1']} (max |diff| vs ORT {diff:.2g})")
 
-    fp32_model = peers.keras_model(weights)
-    bf16_model = peers.keras_model(weights, dtype="mixed_bfloat16")
-    predictors = {
-        "keras_alexnet fp32": compiled_predict(fp32_model),
-        "keras_alexnet bf16": compiled_predict(bf16_model),
-    }
-    results["bf16_agreement"] = bf16_agreement(settings, predictors)
+    results["bf16_agreement"] = bf16_agreement(settings, _keras_predictors(weights))
     log(f"  bf16 vs fp32 on real images: {results['bf16_agreement']}")
     return results
 
 
 def agreement(settings: Settings, log) -> dict:
     """Section "agreement": the bf16/fp32 agreement alone (with --agreement-run or --agreement-weights)."""
-    from benchmarks import peers
-    from keras_alexnet.performance import compiled_predict
-
-    runtimes = None
-    if not (settings.agreement_run or settings.agreement_weights):
-        weights = peers.bvlc_weights(seed=0)
-        runtimes = {
-            f"keras_alexnet {short}": compiled_predict(peers.keras_model(weights, dtype=dtype))
-            for short, dtype in (("fp32", "float32"), ("bf16", "mixed_bfloat16"))
-        }
-    result = bf16_agreement(settings, runtimes)
+    trained = settings.agreement_run or settings.agreement_weights
+    result = bf16_agreement(settings, None if trained else _keras_predictors(peers.bvlc_weights(seed=0)))
     log(f"  bf16 vs fp32: {result}")
     return result
+
+
+def _keras_predictors(weights) -> dict:
+    """{"keras_alexnet fp32": predict, "keras_alexnet bf16": predict} for the benchmark's `weights`."""
+    from keras_alexnet.performance import compiled_predict
+
+    return {
+        f"keras_alexnet {short}": compiled_predict(peers.keras_model(weights, dtype=dtype))
+        for short, dtype in (("fp32", None), ("bf16", "mixed_bfloat16"))
+    }
 
 
 def _trained_run(run_dir: str, count: int):
