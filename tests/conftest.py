@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import atexit
+import gc
 import os
 import shutil
 import socket
@@ -32,6 +33,36 @@ os.environ.pop("HF_HUB_OFFLINE", None)
 import huggingface_hub.constants  # noqa: E402, F401  (the package itself imports lazily)
 import numpy as np  # noqa: E402
 import pytest  # noqa: E402
+
+
+def _rss_mib() -> float | None:
+    """This process's resident memory (Linux), or None where /proc is not available."""
+    try:
+        with open("/proc/self/statm") as statm:
+            return int(statm.read().split()[1]) * os.sysconf("SC_PAGE_SIZE") / 2**20
+    except OSError:
+        return None
+
+
+_GC_AFTER_GROWTH_MIB = 1024
+_rss_after_last_gc = 0.0
+
+
+@pytest.fixture(autouse=True)
+def _collect_dropped_models():
+    """Free the models a test dropped once the process has grown by 1 GB.
+
+    A Keras model is a web of reference cycles, so only Python's full collection frees its weights (about
+    250 MB for AlexNet), and with TensorFlow's half-million long-lived objects that collection rarely runs:
+    without this the test run grew past 24 GB and was killed. A full collection costs about 0.3 s, so it
+    runs only after growth, not after every test.
+    """
+    global _rss_after_last_gc
+    yield
+    rss = _rss_mib()
+    if rss is None or rss - _rss_after_last_gc > _GC_AFTER_GROWTH_MIB:
+        gc.collect()
+        _rss_after_last_gc = _rss_mib() or 0.0
 
 
 @pytest.fixture
