@@ -3,8 +3,10 @@
 `export_model` wraps Keras' `model.export` and then loads the artifact in its
 own runtime (TensorFlow, ONNX Runtime, the LiteRT interpreter) and compares
 its predictions with the Keras model's on the same input; the artifact is
-written to a temporary sibling first and only renamed into place once it
-passed, so a failed or partial export never replaces a good one.
+written to a staging sibling first and only renamed into place once it
+passed, so a failed or partial export never replaces a good one; it replaces
+only an empty directory or an earlier export of the same format (a SavedModel
+carries the marker `keras_alexnet_export.json`), unless `overwrite=True`.
 
 Formats and what they need (`pip install "keras-alexnet[export]"`):
 
@@ -33,14 +35,17 @@ Example:
 from __future__ import annotations
 
 import contextlib
+import functools
+import json
 import os
-import shutil
-import tempfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import keras
 import numpy as np
+
+from keras_alexnet.outputs import apply_umask, check_output, publish, staging_directory
+from keras_alexnet.version import __version__
 
 #: Default relative tolerance of the parity check for bfloat16/float16 models: two bfloat16 rounding steps.
 LOW_PRECISION_RTOL = 2.0**-6
@@ -49,6 +54,8 @@ LOW_PRECISION_RTOL = 2.0**-6
 FORMATS = {"saved_model": "tf_saved_model", "onnx": "onnx", "litert": "litert"}
 #: The file suffix each format gets when the path has none ("" for a directory).
 SUFFIXES = {"saved_model": "", "onnx": ".onnx", "litert": ".tflite"}
+#: The marker file inside an exported SavedModel directory: what a later export may replace.
+EXPORT_MARKER = "keras_alexnet_export.json"
 
 
 def _check_format(format: str) -> str:
@@ -62,6 +69,34 @@ def default_path(path: str | os.PathLike, format: str) -> Path:
     path = Path(path)
     suffix = SUFFIXES[_check_format(format)]
     return path.with_suffix(suffix) if suffix and not path.suffix else path
+
+
+def is_earlier_export(path: str | os.PathLike, format: str) -> bool:
+    """Whether `path` is an artifact `export_model` wrote in `format` (what a new export may replace).
+
+    A SavedModel directory carries `EXPORT_MARKER`; an `.onnx` file is an ONNX
+    protobuf (it starts with the `ir_version` field) and a `.tflite` file a
+    LiteRT flatbuffer (`TFL3` at byte 4).
+    """
+    path = Path(path)
+    if format == "saved_model":
+        return (path / EXPORT_MARKER).is_file()
+    if not path.is_file() or path.suffix != SUFFIXES[format]:
+        return False
+    with open(path, "rb") as file:
+        head = file.read(8)
+    return head[:1] == b"\x08" if format == "onnx" else head[4:8] == b"TFL3"
+
+
+def check_export_path(path: str | os.PathLike, format: str, *, overwrite: bool = False) -> Path:
+    """`default_path(path, format)`, after checking that an export may be written there (`check_output`)."""
+    path = default_path(path, format)
+    check_output(path, *_export_kind(format), overwrite=overwrite, directory=format == "saved_model")
+    return path
+
+
+def _export_kind(format: str) -> tuple[Callable[[Path], bool], str]:
+    return functools.partial(is_earlier_export, format=format), f"{format} export"
 
 
 def _input_shape(model: keras.Model, batch_size: int | None) -> tuple:
@@ -135,7 +170,7 @@ def export_model(
     verify: bool = True,
     atol: float = 1e-4,
     rtol: float | None = None,
-    overwrite: bool = True,
+    overwrite: bool = False,
     verbose: bool = False,
 ) -> Path:
     """Export `model` to `path` in `format` and check the artifact's predictions against Keras'.
@@ -152,7 +187,9 @@ def export_model(
         rtol: allowed difference relative to the largest Keras output,
             added to `atol`; None: 0 for float32 models,
             `LOW_PRECISION_RTOL` for bfloat16/float16 ones.
-        overwrite: replace an existing artifact at `path`.
+        overwrite: replace whatever is at `path`; without it, `path` may be absent, an empty
+            directory or an earlier export of the same format (`is_earlier_export`), and
+            anything else is refused with `keras_alexnet.outputs.ExistingOutputError`.
         verbose: let Keras / the converters print their progress.
 
     Returns:
@@ -167,25 +204,19 @@ def export_model(
         batch_size = 1
     _check_dtype(model, format)
     shape = _input_shape(model, batch_size)
-    path = default_path(path, format)
-    if path.exists() and not overwrite:
-        raise ValueError(f"{path} exists; pass overwrite=True (or --overwrite) to replace it. Received: {path}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    staging_dir = Path(tempfile.mkdtemp(prefix=f".{path.name}.", dir=path.parent))
-    staging = staging_dir / path.name
-    try:
+    path = check_export_path(path, format, overwrite=overwrite)
+    with staging_directory(path.parent, path.name, "export") as staging_dir:
+        staging = staging_dir / path.name
         signature = [tf.TensorSpec(shape, tf.float32, name="input")]
         with portable_lrn(model):
             model.export(str(staging), format=FORMATS[format], input_signature=signature, verbose=verbose)
         if verify:
             verify_export(model, staging, format, batch_size=batch_size or 2, atol=atol, rtol=rtol)
-        if path.is_dir() and not path.is_symlink():
-            shutil.rmtree(path)
-        elif path.exists():
-            path.unlink()
-        os.replace(staging, path)
-    finally:
-        shutil.rmtree(staging_dir, ignore_errors=True)
+        if format == "saved_model":
+            marker = {"format": format, "keras_alexnet": __version__, "model": model.name}
+            (staging / EXPORT_MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
+        apply_umask(staging)
+        publish(staging, path, *_export_kind(format), overwrite=overwrite)
     return path
 
 

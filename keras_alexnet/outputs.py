@@ -270,7 +270,7 @@ def write_file_atomic(path: str | os.PathLike, write: Callable, *, fsync: bool =
     `check_output` first where it may hold something the user made).
     """
     path = Path(path)
-    staging = make_staging(path.parent, path.name, "write", directory=False)
+    staging = make_staging(path.parent, path.name, "write", directory=False)  # creates the parent
     try:
         with open(staging, "wb") as file:
             write(file)
@@ -282,6 +282,11 @@ def write_file_atomic(path: str | os.PathLike, write: Callable, *, fsync: bool =
         staging.unlink(missing_ok=True)
         raise
     return path
+
+
+def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
+    """`write_file_atomic` for UTF-8 text."""
+    return write_file_atomic(path, lambda file: file.write(text.encode("utf-8")))
 
 
 @contextlib.contextmanager
@@ -306,4 +311,5 @@ __all__ = [
     "staging_owner",
     "staging_directory",
     "write_file_atomic",
+    "write_text_atomic",
 ]

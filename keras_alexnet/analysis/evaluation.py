@@ -17,11 +17,14 @@ Example:
 from __future__ import annotations
 
 import csv
+import io
 import os
 import re
 from pathlib import Path
 
 import numpy as np
+
+from keras_alexnet.outputs import write_text_atomic
 
 WNID = re.compile(r"^n\d{8}$")
 
@@ -93,27 +96,23 @@ def write_per_class_csv(
 
     `results` maps a crop name ("center", "ten") to (probabilities, mapped labels).
     """
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     counts = np.bincount(dataset_labels, minlength=len(class_names))
     columns = {}
     for crops, (probabilities, labels) in results.items():
         for k in (1, 5):
             classes, accuracy = per_class_accuracy(probabilities, labels, k)
             columns[f"{crops}_top{k}_accuracy"] = dict(zip(classes.tolist(), accuracy.tolist(), strict=True))
-    temporary = path.with_name(f".{path.name}.tmp")
-    with open(temporary, "w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["dataset_label", "class", "model_index", "model_class", "images", *columns])
-        for label, name in enumerate(class_names):
-            if not counts[label]:
-                continue
-            index = int(mapping[label])
-            model_name = model_names[index] if index < len(model_names) else str(index)
-            values = [f"{column[index]:.6f}" if index in column else "" for column in columns.values()]
-            writer.writerow([label, name, index, model_name, int(counts[label]), *values])
-    os.replace(temporary, path)
-    return path
+    text = io.StringIO(newline="")
+    writer = csv.writer(text)
+    writer.writerow(["dataset_label", "class", "model_index", "model_class", "images", *columns])
+    for label, name in enumerate(class_names):
+        if not counts[label]:
+            continue
+        index = int(mapping[label])
+        model_name = model_names[index] if index < len(model_names) else str(index)
+        values = [f"{column[index]:.6f}" if index in column else "" for column in columns.values()]
+        writer.writerow([label, name, index, model_name, int(counts[label]), *values])
+    return write_text_atomic(path, text.getvalue())
 
 
 def confusion_submatrix(predictions: np.ndarray, labels: np.ndarray, classes: list[int]) -> np.ndarray:

@@ -20,16 +20,19 @@ Example:
 from __future__ import annotations
 
 import os
-import tempfile
 import zipfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 
 import numpy as np
 
+from keras_alexnet.outputs import check_output, publish, staging_directory
+
 FEATURES = "features.npy"
 PATHS = "paths.npy"
 METADATA_KEYS = ("layer", "weights", "variant", "preprocessing", "seed")
+#: What `write_index` calls its results in messages.
+INDEX_KIND = "index (written by keras-alexnet embed)"
 
 
 def write_index(
@@ -37,17 +40,18 @@ def write_index(
     batches: Iterable[tuple[np.ndarray, list]],
     metadata: dict[str, str | int | None],
     chunk_bytes: int = 1 << 24,
+    *,
+    overwrite: bool = False,
 ) -> dict:
     """Stream (features, paths) batches into an `.npz` index at `path`, atomically.
 
+    `path` may be absent or an earlier index; anything else is refused
+    (`keras_alexnet.outputs.ExistingOutputError`) unless `overwrite`.
     Returns {"rows": N, "dim": D}. Raises ValueError if no batch has rows.
     """
-    path = Path(path)
-    if path.suffix != ".npz":
-        raise ValueError(f"The index must be an .npz file. Received: {os.fspath(path)!r}")
-    path.parent.mkdir(parents=True, exist_ok=True)
+    path = check_index_path(path, overwrite=overwrite)
     rows, dim, names = 0, None, []
-    with tempfile.TemporaryDirectory(dir=path.parent, prefix=f".{path.name}.") as scratch:
+    with staging_directory(path.parent, path.name, "index") as scratch:
         raw_path = Path(scratch) / "features.raw"
         with open(raw_path, "wb") as raw:
             for features, paths in batches:
@@ -78,8 +82,27 @@ def write_index(
                 with archive.open(f"{key}.npy", "w") as member:
                     value = metadata.get(key)
                     np.save(member, np.array("" if value is None else str(value)))
-        os.replace(staging, path)
+        publish(staging, path, is_index_file, INDEX_KIND, overwrite=overwrite)
     return {"rows": rows, "dim": dim}
+
+
+def is_index_file(path: str | os.PathLike) -> bool:
+    """Whether `path` is an index `write_index` wrote (a zip with the features and paths arrays)."""
+    try:
+        with zipfile.ZipFile(path) as archive:
+            names = set(archive.namelist())
+    except (OSError, zipfile.BadZipFile):
+        return False
+    return {FEATURES, PATHS} <= names
+
+
+def check_index_path(path: str | os.PathLike, *, overwrite: bool = False) -> Path:
+    """`path` as a `Path`, after checking it is an `.npz` name where an index may be written."""
+    path = Path(path)
+    if path.suffix != ".npz":
+        raise ValueError(f"The index must be an .npz file. Received: {os.fspath(path)!r}")
+    check_output(path, is_index_file, INDEX_KIND, overwrite=overwrite, directory=False)
+    return path
 
 
 def _open(path: str | os.PathLike) -> zipfile.ZipFile:

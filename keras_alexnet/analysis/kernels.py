@@ -33,6 +33,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from keras_alexnet.outputs import write_text_atomic
 from keras_alexnet.weights.network import NetworkRecord
 
 #: Pixels of the (11x11) kernels are drawn this many times larger.
@@ -179,9 +180,4 @@ def plot_kernels(kernels: np.ndarray, report: dict, path: str | os.PathLike, tit
 
 def write_report(report: dict, path: str | os.PathLike) -> Path:
     """Write the report as JSON, atomically."""
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    temporary.write_text(json.dumps(report, indent=2) + "\n")
-    os.replace(temporary, path)
-    return path
+    return write_text_atomic(path, json.dumps(report, indent=2) + "\n")

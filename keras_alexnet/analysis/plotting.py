@@ -16,6 +16,8 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_alexnet.outputs import write_file_atomic
+
 #: Images are drawn at this many inches per grid cell.
 CELL_INCHES = 1.6
 
@@ -32,10 +34,7 @@ def save_figure(figure, path: str | os.PathLike, dpi: int = 100) -> Path:
     path = Path(path)
     if path.suffix.lower() != ".png":
         raise ValueError(f"The output must be a .png file. Received: {os.fspath(path)!r}")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    temporary = path.with_name(f".{path.name}.tmp")
-    figure.savefig(temporary, dpi=dpi, format="png", metadata={"Software": None})
-    os.replace(temporary, path)
+    write_file_atomic(path, lambda file: figure.savefig(file, dpi=dpi, format="png", metadata={"Software": None}))
     return path
 
 

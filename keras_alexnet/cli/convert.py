@@ -33,7 +33,15 @@ def register(subparsers) -> None:
         default=None,
         help="the source format (default: from the file extension)",
     )
-    parser.add_argument("-o", "--output", required=True, help="checkpoint directory to write (replaced atomically)")
+    parser.add_argument(
+        "-o",
+        "--output",
+        required=True,
+        help="checkpoint directory to write: absent, empty, or an earlier checkpoint (replaced atomically)",
+    )
+    parser.add_argument(
+        "--overwrite", action="store_true", help="replace OUTPUT even if it is not an earlier checkpoint"
+    )
     parser.add_argument(
         "--name",
         default=None,
@@ -75,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
                 verify_checksum=not args.no_checksum,
                 verify=args.verify,
                 require_original=args.require_original,
+                overwrite=args.overwrite,
             )
     finally:
         logger.setLevel(level)

@@ -23,7 +23,10 @@ def register(subparsers) -> None:
         "DIR, in batches with a progress bar, and stream them with their paths into an .npz index.",
     )
     parser.add_argument("directory", metavar="DIR", help="folder of images (searched recursively)")
-    parser.add_argument("-o", "--output", default="index.npz", help="index to write (default: index.npz)")
+    parser.add_argument(
+        "-o", "--output", default="index.npz", help="index to write (default: index.npz; replaces an earlier index)"
+    )
+    parser.add_argument("--overwrite", action="store_true", help="replace OUTPUT even if it is not an earlier index")
     add_model_options(parser)
     parser.add_argument("--layer", default="fc7", help="layer whose output is stored (default: fc7)")
     parser.add_argument("--batch-size", type=int, default=32, help="images per batch (default: 32)")
@@ -33,11 +36,12 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     from keras_alexnet.analysis.features import feature_extractor, iter_features, list_images
-    from keras_alexnet.analysis.index import write_index
+    from keras_alexnet.analysis.index import check_index_path, write_index
     from keras_alexnet.analysis.model_io import load_model
 
     if args.batch_size < 1:
         raise ValueError(f"--batch-size must be a positive integer. Received: {args.batch_size}")
+    check_index_path(args.output, overwrite=args.overwrite)  # before the model is built
     paths = [path.resolve() for path in list_images(args.directory)]
     model, network = load_model(args.weights, args.variant, seed=args.seed)
     extractor = feature_extractor(model, args.layer)
@@ -52,7 +56,7 @@ def run(args: argparse.Namespace) -> int:
         "seed": args.seed if args.weights is None else None,
     }
     batches = iter_features(extractor, paths, network, batch_size=args.batch_size, progress=not args.no_progress)
-    shape = write_index(args.output, batches, metadata)
+    shape = write_index(args.output, batches, metadata, overwrite=args.overwrite)
     skipped = len(paths) - shape["rows"]
     print(
         f"wrote {args.output}: {shape['rows']} images x {shape['dim']} {args.layer} features"

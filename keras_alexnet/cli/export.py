@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 
 from keras_alexnet.performance import add_dtype_argument
@@ -48,16 +49,26 @@ def register(subparsers) -> None:
         help="tolerance relative to the largest output, added to --atol (default: 0 for float32, 2**-6 for bfloat16)",
     )
     parser.add_argument("--no-verify", action="store_true", help="skip the parity check")
-    parser.add_argument("--no-overwrite", action="store_true", help="fail if OUTPUT exists")
+    parser.add_argument(
+        "--overwrite",
+        action="store_true",
+        help="replace OUTPUT even if it is not an earlier export (by default only an empty directory or an earlier "
+        "export of the same format is replaced)",
+    )
+    parser.add_argument("--no-overwrite", action="store_true", help="fail if OUTPUT exists at all")
     add_dtype_argument(parser)
     parser.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     import keras_alexnet
-    from keras_alexnet.export import default_rtol, export_model
+    from keras_alexnet.export import check_export_path, default_path, default_rtol, export_model
     from keras_alexnet.models.variants import get_variant
 
+    output = default_path(args.output, args.format)
+    if args.no_overwrite and os.path.lexists(output):
+        raise ValueError(f"{output} exists and --no-overwrite was given; nothing was written. Received: {output}")
+    check_export_path(output, args.format, overwrite=args.overwrite)
     weights = None if args.weights.lower() == "none" else args.weights
     input_shape = None
     if args.input_size is not None:
@@ -92,7 +103,7 @@ def run(args: argparse.Namespace) -> int:
         verify=not args.no_verify,
         atol=args.atol,
         rtol=args.rtol,
-        overwrite=not args.no_overwrite,
+        overwrite=args.overwrite,
     )
     rtol = default_rtol(model) if args.rtol is None else args.rtol
     tolerance = f"{args.atol} + {rtol:.3g}·max|y|" if rtol else f"{args.atol}"

@@ -5,7 +5,7 @@ checksum with the registry's known originals (a mismatch or an unknown file is
 a warning, never an error), convert with the format's converter, check the
 converted network (variant, parameter count, output shape, finite weights, and
 that it is the network of the requested record), then write the checkpoint
-atomically with `save_checkpoint` (a failure never leaves a partial directory
+atomically (`keras_alexnet.outputs`) (a failure never leaves a partial directory
 where a good checkpoint was).
 
 Example:
@@ -25,8 +25,6 @@ from __future__ import annotations
 import dataclasses
 import logging
 import os
-import shutil
-import tempfile
 import time
 import warnings
 from pathlib import Path
@@ -34,7 +32,8 @@ from pathlib import Path
 from keras_alexnet.convert import assemble
 from keras_alexnet.convert.checksums import ChecksumReport, check_original
 from keras_alexnet.convert.verify import ParityReport, verify_parity
-from keras_alexnet.weights.checkpoint import _replace_directory, save_checkpoint
+from keras_alexnet.outputs import check_output, publish, staging_directory
+from keras_alexnet.weights.checkpoint import CHECKPOINT_KIND, is_checkpoint_dir, write_checkpoint
 from keras_alexnet.weights.network import NetworkRecord
 from keras_alexnet.weights.registry import WeightsRecord, get_weights_record
 
@@ -114,6 +113,7 @@ def convert(
     verify_checksum: bool = True,
     verify: bool = False,
     require_original: bool = False,
+    overwrite: bool = False,
 ) -> ConversionResult:
     """Convert `src` to a checkpoint directory `out_dir`; see `convert_file`.
 
@@ -123,9 +123,13 @@ def convert(
     `out_dir` only if they agree (max abs difference <= 1e-4, same top-1).
     With `require_original=True`, a file whose checksum does not match a known
     original is an error instead of a warning (for publishing).
+    `out_dir` may be absent, empty or an earlier checkpoint; anything else is
+    refused before converting (`ExistingOutputError`) unless `overwrite`.
     """
     start = time.perf_counter()
     path = Path(os.fspath(src))
+    out_dir = Path(os.fspath(out_dir))
+    check_output(out_dir, is_checkpoint_dir, CHECKPOINT_KIND, overwrite=overwrite)
     if not path.is_file():
         raise ValueError(
             f"The file to convert does not exist: {path}. Download the original first (see "
@@ -162,22 +166,18 @@ def convert(
     card_record = record if report is None or report.verdict == "verified" else None
     out_dir = Path(os.fspath(out_dir))
     parity = None
-    if verify:
-        out_dir.parent.mkdir(parents=True, exist_ok=True)
-        staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.verify.", dir=out_dir.parent))
-        try:
-            save_checkpoint(model, staging / "checkpoint", network, record=card_record)
-            parity = verify_parity(staging / "checkpoint", path, source_format)
+    check_output(out_dir, is_checkpoint_dir, CHECKPOINT_KIND, overwrite=overwrite)
+    parity = None
+    with staging_directory(out_dir.parent, out_dir.name, "convert") as staging:
+        checkpoint = write_checkpoint(model, staging / "checkpoint", network, record=card_record)
+        if verify:
+            parity = verify_parity(checkpoint, path, source_format)
             if not parity.ok():
                 raise ValueError(
                     f"The checkpoint converted from {path} does not reproduce its original: {parity.summary()}. "
                     f"Nothing was written to {out_dir}. Received: {path}"
                 )
-            _replace_directory(staging / "checkpoint", out_dir)
-        finally:
-            shutil.rmtree(staging, ignore_errors=True)
-    else:
-        save_checkpoint(model, out_dir, network, record=card_record)
+        publish(checkpoint, out_dir, is_checkpoint_dir, CHECKPOINT_KIND, overwrite=overwrite)
     return ConversionResult(
         source=path,
         source_format=source_format,
@@ -198,12 +198,14 @@ def convert_file(
     record: WeightsRecord | str | None = None,
     verify_checksum: bool = True,
     verify: bool = False,
+    overwrite: bool = False,
 ) -> Path:
     """Convert a public original (ONNX, torchvision `.pth`, Caffe `.caffemodel`) to a checkpoint directory.
 
     Args:
         src: the original file.
-        out_dir: the checkpoint directory to write (replaced atomically if it exists).
+        out_dir: the checkpoint directory to write; if it exists it must be empty or an
+            earlier checkpoint (replaced atomically), unless `overwrite`.
         source_format: "onnx", "torchvision" or "caffe"; from the extension
             (.onnx, .pth/.pt, .caffemodel) when None.
         record: the `WeightsRecord` (or its name) `src` is the original of; its
@@ -215,10 +217,17 @@ def convert_file(
         verify: before writing `out_dir`, compare the checkpoint's logits on
             two real photographs with an independent run of `src` (ONNX
             Runtime, PyTorch) and refuse to write it unless they agree.
+        overwrite: replace whatever is at `out_dir`, even if it is not a checkpoint.
 
     Returns:
         `out_dir`, as a `Path`.
     """
     return convert(
-        src, out_dir, source_format=source_format, record=record, verify_checksum=verify_checksum, verify=verify
+        src,
+        out_dir,
+        source_format=source_format,
+        record=record,
+        verify_checksum=verify_checksum,
+        verify=verify,
+        overwrite=overwrite,
     ).out_dir

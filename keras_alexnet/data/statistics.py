@@ -25,10 +25,11 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
+
+from keras_alexnet.outputs import write_file_atomic
 
 STATS_NPZ = "pixel_stats.npz"
 STATS_JSON = "pixel_stats.json"
@@ -62,7 +63,7 @@ class PixelStatistics:
         directory.mkdir(parents=True, exist_ok=True)
         arrays = {f.name: getattr(self, f.name) for f in dataclasses.fields(self) if f.name not in ("source",)}
         arrays["source"] = np.array(self.source)
-        atomic_write(directory / STATS_NPZ, lambda f: np.savez(f, **arrays))
+        write_file_atomic(directory / STATS_NPZ, lambda f: np.savez(f, **arrays))
         summary = {
             "source": self.source,
             "num_images": int(self.num_images),
@@ -71,7 +72,7 @@ class PixelStatistics:
             "eigenvalues": self.eigenvalues.tolist(),
             "eigenvectors_columns": self.eigenvectors.tolist(),
         }
-        atomic_write(directory / STATS_JSON, lambda f: f.write(json.dumps(summary, indent=2).encode()))
+        write_file_atomic(directory / STATS_JSON, lambda f: f.write(json.dumps(summary, indent=2).encode()))
         return directory / STATS_NPZ
 
     @classmethod
@@ -150,19 +151,3 @@ def compute_statistics(source, side: int = 256, batch_size: int = 64, limit: int
     dataset = dataset.map(lambda image, label: resize_and_center_crop(image, side), num_parallel_calls=tf.data.AUTOTUNE)
     dataset = dataset.batch(batch_size).prefetch(tf.data.AUTOTUNE)
     return PixelStatistics.from_images((batch.numpy() for batch in dataset), source=f"{source.name}:{source.split}")
-
-
-def atomic_write(path: Path, write) -> None:
-    """Write `path` with `write(binary_file)` into a temporary sibling, fsync, then rename (0644)."""
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            write(f)
-            f.flush()
-            os.fsync(f.fileno())
-        os.chmod(tmp, 0o644)  # mkstemp creates 0600 files
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.remove(tmp)
-        raise

@@ -100,10 +100,6 @@ class TrainConfig(DataOptions):
 
 def save_json_atomic(path: str | os.PathLike, data: dict) -> Path:
     """Write `data` as JSON to `path` through a temporary file and a rename."""
-    from keras_alexnet.data.statistics import atomic_write
+    from keras_alexnet.outputs import write_text_atomic
 
-    path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
-    text = json.dumps(data, indent=2, sort_keys=True, default=str)
-    atomic_write(path, lambda f: f.write(text.encode()))
-    return path
+    return write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True, default=str))

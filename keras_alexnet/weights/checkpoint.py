@@ -11,8 +11,9 @@ writes and `keras.saving.load_model` reads) plus keras_alexnet's files:
     checksums.json       sha256 of every file above
     README.md            model card (YAML metadata + usage + citation)
 
-The directory is assembled in a temporary sibling and renamed into place, so a
-crash never leaves a half-written checkpoint where a good one was.
+The directory is assembled in a staging sibling and renamed into place, so a
+crash never leaves a half-written checkpoint where a good one was; it replaces
+only an empty directory or an earlier checkpoint (`keras_alexnet.outputs`).
 
 Example:
 
@@ -31,17 +32,18 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
-import tempfile
 from pathlib import Path
 
 import keras
 
+from keras_alexnet.outputs import apply_umask, check_output, publish, staging_directory
 from keras_alexnet.weights.network import NETWORK_FILENAME, NetworkRecord
 from keras_alexnet.weights.resolve import NOTOP_WEIGHTS_FILENAME, TOP_WEIGHTS_FILENAME
 
 CHECKSUMS_FILENAME = "checksums.json"
 MODEL_CARD_FILENAME = "README.md"
+#: What `save_checkpoint` calls its results in messages.
+CHECKPOINT_KIND = "checkpoint directory (with keras_alexnet.json)"
 
 
 def sha256_file(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
@@ -53,6 +55,11 @@ def sha256_file(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
     return digest.hexdigest()
 
 
+def is_checkpoint_dir(path: str | os.PathLike) -> bool:
+    """Whether `path` is a checkpoint directory (it has `keras_alexnet.json`): what a new checkpoint may replace."""
+    return (Path(path) / NETWORK_FILENAME).is_file()
+
+
 def save_checkpoint(
     model: keras.Model,
     directory: str | os.PathLike,
@@ -60,9 +67,12 @@ def save_checkpoint(
     *,
     record=None,
     model_card: str | None = None,
-    overwrite: bool = True,
+    overwrite: bool = False,
 ) -> Path:
     """Write `model` (built with its top) as a checkpoint directory, atomically.
+
+    `directory` may be absent, empty or an earlier checkpoint; anything else
+    is refused (`keras_alexnet.outputs.ExistingOutputError`) unless `overwrite`.
 
     Args:
         model: an AlexNet with its top, whose architecture matches `network`.
@@ -70,37 +80,40 @@ def save_checkpoint(
         network: the network record the weights belong to.
         record: optional `WeightsRecord`, used for the model card.
         model_card: the README.md text; generated from `record`/`network` if None.
-        overwrite: replace an existing checkpoint at `directory`.
+        overwrite: replace whatever is at `directory`, even if it is not a checkpoint.
     """
+    directory = Path(directory)
+    check_output(directory, is_checkpoint_dir, CHECKPOINT_KIND, overwrite=overwrite)
+    with staging_directory(directory.parent, directory.name, "save") as staging:
+        write_checkpoint(model, staging / "checkpoint", network, record=record, model_card=model_card)
+        publish(staging / "checkpoint", directory, is_checkpoint_dir, CHECKPOINT_KIND, overwrite=overwrite)
+    return directory
+
+
+def write_checkpoint(
+    model: keras.Model, directory: Path, network: NetworkRecord, *, record=None, model_card: str | None = None
+) -> Path:
+    """Write the checkpoint files into the new directory `directory` (no staging: see `save_checkpoint`)."""
     from keras_alexnet.models.alexnet import AlexNet, has_top
     from keras_alexnet.weights.loading import copy_weights_by_name
 
-    directory = Path(directory)
-    if directory.exists() and not overwrite:
-        raise ValueError(f"{directory} exists; pass overwrite=True to replace it. Received: {directory}")
     if not has_top(model):
         raise ValueError(
             "save_checkpoint needs the full model (include_top=True). "
             f"Received: a model without a 'predictions' layer ({model.name!r})"
         )
-    directory.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{directory.name}.", dir=directory.parent))
-    try:
-        model.save(staging, zipped=False)
-        notop = AlexNet(include_top=False, weights=None, variant=network.variant, lrn=network.lrn, name=model.name)
-        copy_weights_by_name(model, notop)
-        notop.save_weights(staging / NOTOP_WEIGHTS_FILENAME)
-        network.write(staging)
-        if model_card is None:
-            from keras_alexnet.weights.model_card import build_model_card
+    model.save(directory, zipped=False)
+    apply_umask(directory)
+    notop = AlexNet(include_top=False, weights=None, variant=network.variant, lrn=network.lrn, name=model.name)
+    copy_weights_by_name(model, notop)
+    notop.save_weights(directory / NOTOP_WEIGHTS_FILENAME)
+    network.write(directory)
+    if model_card is None:
+        from keras_alexnet.weights.model_card import build_model_card
 
-            model_card = build_model_card(network, record)
-        (staging / MODEL_CARD_FILENAME).write_text(model_card, encoding="utf-8")
-        write_checksums(staging)
-        _replace_directory(staging, directory)
-    except BaseException:
-        shutil.rmtree(staging, ignore_errors=True)
-        raise
+        model_card = build_model_card(network, record)
+    (directory / MODEL_CARD_FILENAME).write_text(model_card, encoding="utf-8")
+    write_checksums(directory)
     return directory
 
 
@@ -132,15 +145,12 @@ def verify_checksums(directory: str | os.PathLike) -> None:
             )
 
 
-def _replace_directory(staging: Path, directory: Path) -> None:
-    """Move `staging` to `directory`, replacing it with one rename where possible."""
-    if not directory.exists():
-        os.replace(staging, directory)
-        return
-    trash = Path(tempfile.mkdtemp(prefix=f".{directory.name}.old.", dir=directory.parent))
-    os.replace(directory, trash / "old")
-    os.replace(staging, directory)
-    shutil.rmtree(trash, ignore_errors=True)
-
-
-__all__ = ["NETWORK_FILENAME", "TOP_WEIGHTS_FILENAME", "save_checkpoint", "sha256_file", "verify_checksums"]
+__all__ = [
+    "NETWORK_FILENAME",
+    "TOP_WEIGHTS_FILENAME",
+    "is_checkpoint_dir",
+    "save_checkpoint",
+    "sha256_file",
+    "verify_checksums",
+    "write_checkpoint",
+]

@@ -24,9 +24,7 @@ from __future__ import annotations
 
 import importlib
 import os
-import shutil
 import sys
-import tempfile
 import time
 from pathlib import Path
 
@@ -146,26 +144,24 @@ def fetch_from_file(record: WeightsRecord, path: str | os.PathLike) -> ResolvedW
 def convert_into_cache(record: WeightsRecord, source: Path, original: Original) -> ResolvedWeights:
     """Convert a verified original, check the result, and move it into the cache atomically."""
     from keras_alexnet.convert import convert_file
-    from keras_alexnet.weights.checkpoint import _replace_directory
+    from keras_alexnet.outputs import check_output, publish, staging_directory
+    from keras_alexnet.weights.checkpoint import CHECKPOINT_KIND, is_checkpoint_dir
 
     target = checkpoint_cache_dir(record.name)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    staging = Path(tempfile.mkdtemp(prefix=f".{record.name}.convert.", dir=target.parent))
+    check_output(target, is_checkpoint_dir, CHECKPOINT_KIND)
     _log(
         f"converting {record.name!r} from {original.url} ({original.format}, {original.checksum} verified; "
         f"license: {record.license}) into {target} ..."
     )
     start = time.perf_counter()
-    try:
+    with staging_directory(target.parent, target.name, "convert") as staging:
         converted = Path(
             convert_file(
                 source, staging / "checkpoint", source_format=original.format, record=record, verify_checksum=False
             )
         )
         check_converted(converted, record)
-        _replace_directory(converted, target)
-    finally:
-        shutil.rmtree(staging, ignore_errors=True)
+        publish(converted, target, is_checkpoint_dir, CHECKPOINT_KIND)
     _log(f"converted {record.name!r} in {time.perf_counter() - start:.1f} s; later calls load {target}")
     return read_checkpoint_dir(target)
 
