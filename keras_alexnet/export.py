@@ -205,7 +205,10 @@ def export_model(
     _check_dtype(model, format)
     shape = _input_shape(model, batch_size)
     path = check_export_path(path, format, overwrite=overwrite)
-    with staging_directory(path.parent, path.name, "export") as staging_dir:
+    needed = model.count_params() * 4 + 2**20  # float32 weights, whatever the compute dtype
+    with staging_directory(
+        path.parent, path.name, "export", needed_bytes=needed, what=f"the {format} export"
+    ) as staging_dir:
         staging = staging_dir / path.name
         signature = [tf.TensorSpec(shape, tf.float32, name="input")]
         with portable_lrn(model):

@@ -46,6 +46,8 @@ import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from keras_alexnet.errors import check_free_space, disk_full_as_error
+
 #: Staging names: `.{name}.{kind}.{pid}.{token}` (`kind` is a word, `token` 8 hex digits).
 _STAGING = re.compile(r"^\.(?P<name>.+)\.(?P<kind>[a-z_]+)\.(?P<pid>\d+)\.(?P<token>[0-9a-f]{8})$")
 #: Staging names of earlier versions (`tempfile.mkdtemp`'s 8-character suffix, no owner recorded).
@@ -272,7 +274,7 @@ def write_file_atomic(path: str | os.PathLike, write: Callable, *, fsync: bool =
     path = Path(path)
     staging = make_staging(path.parent, path.name, "write", directory=False)  # creates the parent
     try:
-        with open(staging, "wb") as file:
+        with disk_full_as_error(path), open(staging, "wb") as file:
             write(file)
             file.flush()
             if fsync:
@@ -290,11 +292,22 @@ def write_text_atomic(path: str | os.PathLike, text: str) -> Path:
 
 
 @contextlib.contextmanager
-def staging_directory(parent: str | os.PathLike, name: str, kind: str) -> Iterator[Path]:
-    """A scratch directory named as staging for `name` (a killed run's scratch is cleaned up later), removed on exit."""
+def staging_directory(
+    parent: str | os.PathLike, name: str, kind: str, *, needed_bytes: int | None = None, what: str = ""
+) -> Iterator[Path]:
+    """A scratch directory named as staging for `name` (a killed run's scratch is cleaned up later), removed on exit.
+
+    With `needed_bytes`, a disk with less free space is refused before
+    anything is written; a disk that fills up while the body writes raises
+    `keras_alexnet.errors.NotEnoughSpaceError` naming `parent / name`.
+    """
+    target = Path(parent) / name
+    if needed_bytes is not None:
+        check_free_space(target, needed_bytes, what or name)
     path = make_staging(parent, name, kind)
     try:
-        yield path
+        with disk_full_as_error(target, needed_bytes=needed_bytes, what=what):
+            yield path
     finally:
         shutil.rmtree(path, ignore_errors=True)
 

@@ -33,7 +33,7 @@ from keras_alexnet.convert import assemble
 from keras_alexnet.convert.checksums import ChecksumReport, check_original
 from keras_alexnet.convert.verify import ParityReport, verify_parity
 from keras_alexnet.outputs import check_output, publish, staging_directory
-from keras_alexnet.weights.checkpoint import CHECKPOINT_KIND, is_checkpoint_dir, write_checkpoint
+from keras_alexnet.weights.checkpoint import CHECKPOINT_KIND, checkpoint_bytes, is_checkpoint_dir, write_checkpoint
 from keras_alexnet.weights.network import NetworkRecord
 from keras_alexnet.weights.registry import WeightsRecord, get_weights_record
 
@@ -168,7 +168,10 @@ def convert(
     parity = None
     check_output(out_dir, is_checkpoint_dir, CHECKPOINT_KIND, overwrite=overwrite)
     parity = None
-    with staging_directory(out_dir.parent, out_dir.name, "convert") as staging:
+    needed = checkpoint_bytes(model)
+    with staging_directory(
+        out_dir.parent, out_dir.name, "convert", needed_bytes=needed, what="a checkpoint"
+    ) as staging:
         checkpoint = write_checkpoint(model, staging / "checkpoint", network, record=card_record)
         if verify:
             parity = verify_parity(checkpoint, path, source_format)

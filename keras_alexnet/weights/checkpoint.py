@@ -84,10 +84,18 @@ def save_checkpoint(
     """
     directory = Path(directory)
     check_output(directory, is_checkpoint_dir, CHECKPOINT_KIND, overwrite=overwrite)
-    with staging_directory(directory.parent, directory.name, "save") as staging:
+    needed = checkpoint_bytes(model)
+    with staging_directory(
+        directory.parent, directory.name, "save", needed_bytes=needed, what="a checkpoint"
+    ) as staging:
         write_checkpoint(model, staging / "checkpoint", network, record=record, model_card=model_card)
         publish(staging / "checkpoint", directory, is_checkpoint_dir, CHECKPOINT_KIND, overwrite=overwrite)
     return directory
+
+
+def checkpoint_bytes(model: keras.Model) -> int:
+    """At least the disk space a checkpoint of `model` takes: float32 weights with and without the top, and 1 MB."""
+    return int(model.count_params() * 4 * 1.1) + 2**20
 
 
 def write_checkpoint(

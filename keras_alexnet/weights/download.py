@@ -19,6 +19,8 @@ from pathlib import Path
 import requests
 from tqdm.auto import tqdm
 
+from keras_alexnet.errors import check_free_space, disk_full_as_error
+
 CHUNK_SIZE = 1 << 16
 
 
@@ -42,7 +44,9 @@ def download(
     """Download `url` to `dest`, resuming `<dest>.part` if present.
 
     Raises `DownloadError` (naming the URL and how much was kept) on network
-    errors, HTTP errors and truncated bodies.
+    errors, HTTP errors and truncated bodies, and
+    `keras_alexnet.errors.NotEnoughSpaceError` when the disk cannot hold it
+    (checked first when `expected_size` is known).
     """
     dest = Path(dest)
     dest.parent.mkdir(parents=True, exist_ok=True)
@@ -51,6 +55,8 @@ def download(
     if expected_size is not None and have > expected_size:
         part.unlink()
         have = 0
+    if expected_size is not None:
+        check_free_space(dest.parent, expected_size - have, f"the download of {url}")
     headers = {"Range": f"bytes={have}-"} if have else {}
     try:
         with requests.get(url, headers=headers, stream=True, timeout=timeout) as response:
@@ -64,6 +70,7 @@ def download(
             length = response.headers.get("Content-Length")
             total = have + int(length) if length is not None else expected_size
             with (
+                disk_full_as_error(part, needed_bytes=None if total is None else total - have, what=f"{url}"),
                 open(part, "ab" if have else "wb") as f,
                 tqdm(
                     total=total,

@@ -320,3 +320,84 @@ def test_a_cached_checkpoint_is_readable_by_another_user(request):
     )
     assert result.returncode == 0, result.stderr
     assert int(result.stdout.split()[0]) >= 7
+
+
+# --- A full disk is named, refused before writing where the size is known, and loses nothing -------------------------
+
+
+@pytest.fixture
+def almost_full_disk(monkeypatch):
+    """The disk reports 1 MB free (shutil.disk_usage, as keras_alexnet.errors measures it)."""
+    import collections
+    import shutil as shutil_module
+
+    usage = collections.namedtuple("usage", "total used free")
+    monkeypatch.setattr(shutil_module, "disk_usage", lambda path: usage(10**12, 10**12 - 10**6, 10**6))
+
+
+def test_checkpoint_on_a_full_disk_is_refused_before_writing(tmp_path, almost_full_disk):
+    import keras_alexnet
+    from keras_alexnet.errors import NotEnoughSpaceError
+    from keras_alexnet.weights.checkpoint import save_checkpoint
+    from keras_alexnet.weights.network import NetworkRecord
+
+    model = keras_alexnet.AlexNet(variant="torchvision")
+    with pytest.raises(NotEnoughSpaceError, match=r"a checkpoint.*It needs 26\d\.\d MB and 1\.0 MB is free") as error:
+        save_checkpoint(model, tmp_path / "ckpt", NetworkRecord(variant="torchvision"))
+    assert error.value.path == tmp_path / "ckpt"
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_disk_filling_up_during_a_checkpoint_write_keeps_the_earlier_one(tmp_path, monkeypatch):
+    import errno
+
+    import keras
+
+    import keras_alexnet
+    from keras_alexnet.errors import NotEnoughSpaceError
+    from keras_alexnet.weights.checkpoint import save_checkpoint
+    from keras_alexnet.weights.network import NetworkRecord
+
+    target = tmp_path / "ckpt"
+    target.mkdir()
+    (target / "keras_alexnet.json").write_text("{}")  # an earlier checkpoint
+    model = keras_alexnet.AlexNet(variant="torchvision")
+
+    def save_until_full(self, path, **kwargs):
+        Path(path).mkdir()
+        (Path(path) / "model.weights.h5").write_bytes(b"partial")
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+    monkeypatch.setattr(keras.Model, "save", save_until_full)
+    with pytest.raises(NotEnoughSpaceError, match=str(target)):
+        save_checkpoint(model, target, NetworkRecord(variant="torchvision"))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
+    assert sorted(p.name for p in target.iterdir()) == ["keras_alexnet.json"]
+
+
+def test_convert_on_a_full_disk_is_one_line(tmp_path, torchvision_pth, almost_full_disk, capsys):
+    target = tmp_path / "ckpt"
+    assert main(["convert", "--from", "torchvision", str(torchvision_pth), "-o", str(target)]) != 0
+    _one_error_line(capsys.readouterr(), str(target), "No space left on device", "MB")
+    assert not target.exists()
+    _no_debris(tmp_path)
+
+
+def test_export_on_a_full_disk_is_refused_before_writing(tmp_path, almost_full_disk):
+    import keras_alexnet
+    from keras_alexnet.errors import NotEnoughSpaceError
+    from keras_alexnet.export import export_model
+
+    model = keras_alexnet.AlexNet(include_top=False, input_shape=(67, 67, 3))
+    with pytest.raises(NotEnoughSpaceError, match="saved_model export"):
+        export_model(model, tmp_path / "export", "saved_model")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_download_on_a_full_disk_is_refused_before_connecting(tmp_path, almost_full_disk):
+    from keras_alexnet.errors import NotEnoughSpaceError
+    from keras_alexnet.weights.download import download
+
+    with pytest.raises(NotEnoughSpaceError, match=r"127\.0\.0\.1.*It needs 244\.4 MB"):
+        download("http://127.0.0.1:9/alexnet.onnx", tmp_path / "alexnet.onnx", expected_size=244_408_911)
+    assert list(tmp_path.iterdir()) == []
