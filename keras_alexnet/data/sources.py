@@ -11,7 +11,9 @@ of skipped bad records. Names:
   class (indexed by `keras.utils.image_dataset_from_directory`, the files
   decoded by `keras_alexnet.data.decode`, bad files skipped and counted). If
   PATH has `train/` and `validation/` (or `val/`, `test/`) sub-folders, `split`
-  picks one.
+  picks one. Refused with a `ValueError`: an empty class folder (the head would
+  have a class without examples), split folders whose class folders differ
+  (the label indices would not match), a split with no folder.
 - any TFDS image-classification dataset ("imagenet2012", "imagenette",
   "oxford_flowers102", ...): `data_dir` is the TFDS data directory and
   `manual_dir` the directory holding manually downloaded archives
@@ -35,6 +37,8 @@ from pathlib import Path
 from keras_alexnet.data.decode import BadRecordCounter, decode_images
 
 EMBEDDED = "digits"
+#: The image files a folder dataset's class folders are searched for (Keras' list).
+IMAGE_EXTENSIONS = (".bmp", ".gif", ".jpeg", ".jpg", ".png")
 _SPLIT_ALIASES = {"validation": ("validation", "val", "valid", "test"), "test": ("test", "validation", "val")}
 
 
@@ -112,6 +116,35 @@ def _digits(split: str, counter: BadRecordCounter) -> ImageSource:
     return ImageSource(dataset, [str(i) for i in range(10)], len(labels), EMBEDDED, split, counter)
 
 
+def _class_folders(directory: Path) -> list[str]:
+    """The class sub-folders of `directory` as Keras indexes them: sorted, hidden ones left out."""
+    return sorted(p.name for p in directory.iterdir() if p.is_dir() and not p.name.startswith("."))
+
+
+def _split_folders(root: Path) -> dict[str, Path]:
+    """The split sub-folders of `root` (train/, validation/, val/, valid/, test/) that exist."""
+    names = ("train", *dict.fromkeys(a for aliases in _SPLIT_ALIASES.values() for a in aliases))
+    return {name: root / name for name in names if (root / name).is_dir()}
+
+
+def _check_split_classes(splits: dict[str, Path]) -> None:
+    """Every split folder must have the training split's class folders: labels are indices of the sorted names."""
+    if "train" not in splits:
+        return
+    train = set(_class_folders(splits["train"]))
+    for name, folder in splits.items():
+        other = set(_class_folders(folder))
+        if name == "train" or other == train:
+            continue
+        only_train, only_other = sorted(train - other), sorted(other - train)
+        raise ValueError(
+            f"The class folders of {splits['train']} and {folder} differ (only in train: {only_train}; only in "
+            f"{name}: {only_other}), so a label index would mean different classes in the two splits. Give both "
+            f"splits the same class folders (add, rename or remove folders). Received: train classes "
+            f"{sorted(train)}, {name} classes {sorted(other)}"
+        )
+
+
 def _folder(root: Path, split: str, counter: BadRecordCounter) -> ImageSource:
     import keras
     import tensorflow as tf
@@ -120,7 +153,16 @@ def _folder(root: Path, split: str, counter: BadRecordCounter) -> ImageSource:
         raise ValueError(f"The image folder does not exist. Received: {root}")
     # With train/ and validation/ (val/, test/) sub-folders, `split` picks one; otherwise the
     # folder itself holds the class sub-folders, for every split.
-    split_dir = next((root / a for a in _SPLIT_ALIASES.get(split, (split,)) if (root / a).is_dir()), None)
+    splits = _split_folders(root)
+    split_dir = next((splits[a] for a in _SPLIT_ALIASES.get(split, (split,)) if a in splits), None)
+    if splits and split_dir is None:
+        wanted = ", ".join(f"{a}/" for a in _SPLIT_ALIASES.get(split, (split,)))
+        raise ValueError(
+            f"{root} has the split folders {sorted(f'{name}/' for name in splits)} but none for the split {split!r} "
+            f"(looked for {wanted}). Add one, or choose a split that is there (--train-split / --val-split, or "
+            f"--split). Received: split={split!r}"
+        )
+    _check_split_classes(splits)
     root = split_dir or root
     # keras indexes the class sub-folders (sorted class names, image extensions only);
     # the files are read and decoded here so that bad ones are skipped, not fatal.
@@ -132,7 +174,18 @@ def _folder(root: Path, split: str, counter: BadRecordCounter) -> ImageSource:
     if not paths:
         raise ValueError(f"No images found in the class sub-folders of {root}. Received: {root}")
     index = {c: i for i, c in enumerate(class_names)}
-    labels = [index[Path(p).parent.name] for p in paths]
+    # The class is the first folder below `root` (Keras also indexes images in nested folders).
+    labels = [index[Path(os.path.relpath(p, root)).parts[0]] for p in paths]
+    counts = {c: 0 for c in class_names}
+    for label in labels:
+        counts[class_names[label]] += 1
+    empty = [root / c for c, n in counts.items() if n == 0]
+    if empty:
+        raise ValueError(
+            f"The class folder(s) {[c.name for c in empty]} in {root} hold no images ({', '.join(IMAGE_EXTENSIONS)}), "
+            f"so the model would get output classes without a single example. Add images to them or remove them. "
+            f"Received: empty class folders {[str(c) for c in empty]}"
+        )
     dataset = tf.data.Dataset.from_tensor_slices((paths, tf.constant(labels, tf.int32)))
     dataset = dataset.map(lambda p, y: (tf.io.read_file(p), y, p), num_parallel_calls=tf.data.AUTOTUNE)
     return ImageSource(decode_images(dataset, counter), class_names, len(paths), f"folder:{root}", split, counter)
