@@ -63,10 +63,11 @@ def test_failed_verification_leaves_the_existing_checkpoint(random_pth, tmp_path
     out = tmp_path / "ckpt"
     out.mkdir()
     (out / "good.txt").write_text("the previous, good checkpoint")
+    (out / "keras_alexnet.json").write_text("{}")  # marks it as an earlier checkpoint, which may be replaced
     monkeypatch.setattr(api, "verify_parity", lambda *args: ParityReport("PyTorch", 2, 0.5, False))
     with pytest.raises(ValueError, match=r"does not reproduce its original: .*FAILED.*Nothing was written"):
         api.convert(random_pth[0], out, verify=True, verify_checksum=False)
-    assert [p.name for p in out.iterdir()] == ["good.txt"]
+    assert sorted(p.name for p in out.iterdir()) == ["good.txt", "keras_alexnet.json"]
     assert [p.name for p in tmp_path.iterdir()] == ["ckpt"]  # no staging directory left behind
 
 

@@ -63,9 +63,12 @@ def test_bad_arguments(small_model, tmp_path):
         export_model(bf16, tmp_path / "m", "onnx")
     with pytest.raises(ValueError, match="LiteRT export needs a float32 model"):
         export_model(bf16, tmp_path / "m", "litert")
-    path = export_model(small_model, tmp_path / "m", "saved_model", verify=False)
-    with pytest.raises(ValueError, match="overwrite"):
-        export_model(small_model, path, "saved_model", overwrite=False)
+    user = tmp_path / "user"
+    user.mkdir()
+    (user / "notes.txt").write_text("not an export")
+    with pytest.raises(ValueError, match="not an earlier saved_model export.*--overwrite"):
+        export_model(small_model, user, "saved_model", verify=False)
+    assert [p.name for p in user.iterdir()] == ["notes.txt"]
 
 
 @pytest.mark.parametrize("seed", [0, 2])
