@@ -12,11 +12,14 @@ from __future__ import annotations
 
 import math
 import os
-import shutil
-import tempfile
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
+import numpy as np
+
+from keras_alexnet.outputs import staging_directory
+from keras_alexnet.training.checkpoints import Choice, WeightsBackup
 
 
 class NaNGuard(keras.callbacks.Callback):
@@ -49,22 +52,35 @@ def nan_message(epoch: int, step: int, loss: float, run_dir) -> str:
     )
 
 
-def save_model_atomic(model, path: str | os.PathLike) -> Path:
-    """`model.save(path)` (a .keras or .weights.h5 file) through a temporary file and a rename."""
+def save_model_atomic(model, path: str | os.PathLike, *, before_rename: Callable[[Path], object] | None = None) -> Path:
+    """`model.save(path)` (a .keras or .weights.h5 file) through a staging file and a rename.
+
+    The staging directory is `keras_alexnet.outputs` staging named after this process
+    (`.{name}.save.{pid}.{token}`): one left by a killed save is removed the next time `path` is
+    written. A disk without room for the variables is refused before writing, one that fills up
+    raises `keras_alexnet.errors.NotEnoughSpaceError` naming `path`. `before_rename(staged_file)`
+    runs when the file is complete, before it takes `path`'s name.
+    """
     path = Path(path)
-    path.parent.mkdir(parents=True, exist_ok=True)
     suffix = ".weights.h5" if path.name.endswith(".weights.h5") else path.suffix
-    tmp_dir = tempfile.mkdtemp(dir=path.parent, prefix=f".{path.name}.")
-    try:
-        tmp = Path(tmp_dir) / f"staging{suffix}"
+    needed = _saved_bytes(model)
+    with staging_directory(path.parent, path.name, "save", needed_bytes=needed, what="the model") as staging:
+        staged = staging / f"staging{suffix}"
         if suffix == ".weights.h5":
-            model.save_weights(tmp)
+            model.save_weights(staged)
         else:
-            model.save(tmp)
-        os.replace(tmp, path)
-    finally:
-        shutil.rmtree(tmp_dir, ignore_errors=True)
+            model.save(staged)
+        if before_rename is not None:
+            before_rename(staged)
+        os.replace(staged, path)
     return path
+
+
+def _saved_bytes(model) -> int:
+    """About the size of the saved file: the model's variables and, once built, the optimizer's."""
+    optimizer = getattr(model, "optimizer", None)
+    variables = list(model.weights) + (list(optimizer.variables) if optimizer is not None and optimizer.built else [])
+    return sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in variables)
 
 
 class EpochModelSaver(keras.callbacks.Callback):
@@ -81,17 +97,42 @@ class EpochModelSaver(keras.callbacks.Callback):
 
 
 class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
-    """Keras' `BackupAndRestore`, saving at every epoch end *and* every `save_freq` steps, atomically.
+    """Keras' `BackupAndRestore`, saving at every epoch end *and* every `save_freq` steps, verified and atomic.
 
-    The weights (with the optimizer state and step counter) go to a temporary file that is renamed over
-    `latest.weights.h5`, then `training_metadata.json` is replaced the same way, so a crash during a save
-    leaves the previous checkpoint readable. Resuming follows Keras: training restarts at the beginning of
-    the epoch recorded in the metadata (a mid-epoch checkpoint's weights are restored, and that epoch is run
-    from its first batch; epoch-end checkpoints resume exactly; use the custom loop for exact mid-epoch resume).
+    Each save is a new checkpoint of a `WeightsBackup` (`ckpt-N.weights.h5`: the weights with the optimizer
+    state and step counter, and its record `ckpt-N.json`: sha256, epoch, batch and `extra_state()`), written
+    through a staging file and a rename; the newest two are kept, so a crash during a save, or a damaged
+    file, leaves an intact checkpoint to resume from. `restore_from` (a `Choice` from `WeightsBackup.select`)
+    is loaded at the start of training. Resuming follows Keras: training restarts at the beginning of the
+    epoch recorded (a mid-epoch checkpoint's weights are restored, and that epoch is run from its first
+    batch; epoch-end checkpoints resume exactly; use the custom loop for exact mid-epoch resume).
     """
 
-    def __init__(self, backup_dir, save_freq="epoch"):
-        super().__init__(backup_dir, save_freq=save_freq, double_checkpoint=False, delete_checkpoint=False)
+    def __init__(
+        self,
+        backup: WeightsBackup,
+        save_freq="epoch",
+        *,
+        restore_from: Choice | None = None,
+        extra_state: Callable[[], dict] | None = None,
+    ):
+        super().__init__(str(backup.directory), save_freq=save_freq, double_checkpoint=False, delete_checkpoint=False)
+        self.backup = backup
+        self.restore_from = restore_from
+        self.extra_state = extra_state
+        self._number = restore_from.number + 1 if restore_from is not None else 1
+
+    def on_train_begin(self, logs=None):
+        if self.restore_from is None:
+            return
+        if self.model.optimizer is not None and not self.model.optimizer.built:
+            self.model.optimizer.build(self.model.trainable_variables)  # its variables must exist to be loaded
+        self.model.load_weights(self.restore_from.path)
+        self._current_epoch = int(self.restore_from.position["epoch"])
+        self.model._initial_epoch = self._current_epoch
+
+    def on_epoch_begin(self, epoch, logs=None):
+        self._current_epoch = epoch  # (Keras sets it only at epoch ends: wrong for mid-epoch saves after a resume)
 
     def on_epoch_end(self, epoch, logs=None):
         self._current_epoch = epoch + 1
@@ -104,8 +145,8 @@ class AtomicBackupAndRestore(keras.callbacks.BackupAndRestore):
             super().on_train_batch_end(batch, logs)
 
     def _save_model(self):
-        from keras_alexnet.training.config import save_json_atomic
-
-        Path(self.backup_dir).mkdir(parents=True, exist_ok=True)
-        save_model_atomic(self.model, self._weights_path)
-        save_json_atomic(self._training_metadata_path, {"epoch": self._current_epoch, "batch": self._last_batch_seen})
+        position = {"epoch": self._current_epoch, "batch": self._last_batch_seen}
+        if self.extra_state is not None:
+            position |= self.extra_state()
+        self.backup.save(self.model, self._number, position)
+        self._number += 1

@@ -12,9 +12,11 @@ Fault tolerance: a `tf.train.CheckpointManager` saves the model, the optimizer
 (momentum and step counter), the epoch, the step within the epoch and the
 learning-rate schedule every `checkpoint_every` steps and at each epoch end
 (TensorFlow writes the files first and then atomically updates the `checkpoint`
-index, so a crash mid-save leaves the last good checkpoint in place). A resumed
-run restores it and skips the batches already done in that epoch; the data of
-each epoch depend only on (seed, epoch), so it continues exactly where the
+index, so a crash mid-save leaves the last good checkpoint in place), keeping
+the last `max_to_keep` (>= 2); each gets a record `ckpt-N.json` with its files'
+sha256 (`keras_alexnet.training.checkpoints`). A resumed run restores the newest
+intact one and skips the batches already done in that epoch; the data of each
+epoch depend only on (seed, epoch), so it continues exactly where the
 interrupted run was.
 
 Example (single device, tiny model):
@@ -42,6 +44,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_alexnet.training.callbacks import nan_message
+from keras_alexnet.training.checkpoints import Choice, remove_orphan_tf_records, select_tf_checkpoint, write_tf_record
 from keras_alexnet.training.schedule import PlateauState
 
 
@@ -60,7 +63,7 @@ class CustomLoop:
         *,
         checkpoint_every: int = 0,
         schedule: PlateauState | None = None,
-        max_to_keep: int = 3,
+        max_to_keep: int = 3,  # >= 2: a damaged newest checkpoint has a fallback
         verbose: int = 1,
         is_chief: bool = True,
         log_fn: Callable[[int, dict], None] | None = None,
@@ -72,6 +75,11 @@ class CustomLoop:
         self.is_chief = is_chief
         self.log_fn = log_fn
         self.checkpoint_dir = Path(checkpoint_dir)
+        if max_to_keep < 2:
+            raise ValueError(
+                "Keep at least 2 checkpoints, so that a damaged one has a fallback. "
+                f"Received: max_to_keep={max_to_keep}"
+            )
         with strategy.scope():
             if not optimizer.built:
                 optimizer.build(model.trainable_variables)
@@ -94,24 +102,37 @@ class CustomLoop:
         self._eval_step = None
 
     # -- state -----------------------------------------------------------------------------------
-    def restore(self) -> bool:
-        """Restore the latest checkpoint, if any; True if one was restored."""
-        latest = self.manager.latest_checkpoint
-        if latest is None:
-            return False
-        self.checkpoint.restore(latest).assert_existing_objects_matched()
+    def restore(self, choice: Choice | None = None) -> Choice | None:
+        """Restore the newest intact checkpoint (or `choice`, from `select_tf_checkpoint`); None if there is none.
+
+        Every worker reads the chief's directory, so all restore the same checkpoint. Raises
+        `DamagedCheckpointError` when checkpoints exist but none is intact.
+        """
+        choice = choice if choice is not None else select_tf_checkpoint(self.checkpoint_dir)
+        if choice is None:
+            return None
+        self.checkpoint.restore(str(choice.path)).assert_existing_objects_matched()
         lr, best, wait, reductions, saved = self.schedule_state.numpy().tolist()
         if saved and self.schedule is not None:
             self.schedule = dataclasses.replace(
                 self.schedule, learning_rate=lr, best=best, wait=int(wait), reductions=int(reductions)
             )
-        return True
+        return choice
 
     def save(self) -> None:
+        """A new checkpoint (numbered by the save counter, so none is overwritten) and, on the chief, its record."""
         if self.schedule is not None:
             s = self.schedule
             self.schedule_state.assign([s.learning_rate, s.best, s.wait, s.reductions, 1.0])
-        self.manager.save(checkpoint_number=self.optimizer.iterations)
+        prefix = self.manager.save()
+        if self.is_chief:
+            position = {
+                "epoch": int(self.epoch.numpy()),
+                "step_in_epoch": int(self.step_in_epoch.numpy()),
+                "iterations": int(self.optimizer.iterations.numpy()),
+            }
+            write_tf_record(prefix, position)
+            remove_orphan_tf_records(self.checkpoint_dir)
 
     # -- steps -----------------------------------------------------------------------------------
     def _build_steps(self, global_batch_size: int):

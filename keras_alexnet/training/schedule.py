@@ -67,18 +67,27 @@ class PaperLRSchedule(keras.callbacks.Callback):
     """`fit` callback applying `PlateauState` on `monitor` (default "val_top1_error") at each epoch end.
 
     With `state_dir`, the state is written atomically to `lr_schedule.json` there at each epoch end
-    and read back at the start of training (for `--resume`).
+    and, with `restore=True`, read back at the start of training (the trainer passes `restore=False`
+    and the state saved with the checkpoint it resumes from).
     """
 
-    def __init__(self, state: PlateauState, monitor: str = "val_top1_error", state_dir=None, verbose: int = 0):
+    def __init__(
+        self,
+        state: PlateauState,
+        monitor: str = "val_top1_error",
+        state_dir=None,
+        verbose: int = 0,
+        restore: bool = True,
+    ):
         super().__init__()
         self.state = state
         self.monitor = monitor
         self.path = Path(state_dir) / LR_STATE_FILENAME if state_dir else None
         self.verbose = verbose
+        self.restore = restore
 
     def on_train_begin(self, logs=None):
-        if self.path is not None and self.path.is_file():
+        if self.restore and self.path is not None and self.path.is_file():
             self.state = PlateauState.from_dict(json.loads(self.path.read_text()))
         self.model.optimizer.learning_rate.assign(self.state.learning_rate)
 

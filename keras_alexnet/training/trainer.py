@@ -4,7 +4,8 @@ The run directory receives:
 
     config.json           the effective configuration (every option + replicas, global batch, scaled lr)
     pixel_stats.npz/json  the training set's mean image / channel mean and RGB PCA (unless --stats given)
-    backup/ or checkpoints/   resumable state: BackupAndRestore (fit) or tf.train.CheckpointManager (custom loop)
+    backup/ or checkpoints/   resumable state: ckpt-N.weights.h5 (fit) or tf.train.CheckpointManager's files
+                          (custom loop), each with a record ckpt-N.json (sha256, position); the newest 2+ kept
     model.keras           the model after the last completed epoch (written atomically)
     log.csv, tensorboard/ per-epoch metrics (loss, top-1/top-5 error, learning rate), TensorBoard events
     curves.png            the curves of log.csv
@@ -28,8 +29,10 @@ from __future__ import annotations
 
 import csv
 import dataclasses
+import io
 import json
 import os
+import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -41,7 +44,9 @@ from keras_alexnet.data import PixelStatistics, compute_statistics, make_eval_da
 from keras_alexnet.data.pipelines import make_epochs_dataset, make_train_dataset, train_squares
 from keras_alexnet.data.statistics import STATS_NPZ
 from keras_alexnet.models.variants import get_variant
+from keras_alexnet.outputs import write_file_atomic
 from keras_alexnet.training.callbacks import AtomicBackupAndRestore, EpochModelSaver, NaNGuard, save_model_atomic
+from keras_alexnet.training.checkpoints import WeightsBackup, select_tf_checkpoint
 from keras_alexnet.training.config import CONFIG_FILENAME, TrainConfig, save_json_atomic
 from keras_alexnet.training.distribute import is_chief, is_multi_worker, make_strategy, scaled_learning_rate
 from keras_alexnet.training.loop import KILL_ENV, CustomLoop, sigkill_self
@@ -49,7 +54,7 @@ from keras_alexnet.training.metrics import top_k_metrics
 from keras_alexnet.training.model import build_training_model
 from keras_alexnet.training.optimizer import PaperSGD
 from keras_alexnet.training.plot import LOG_FILENAME, plot_run
-from keras_alexnet.training.schedule import PaperLRSchedule, PlateauState
+from keras_alexnet.training.schedule import LR_STATE_FILENAME, PaperLRSchedule, PlateauState
 
 ModelFn = Callable[[int, int], keras.Model]
 BACKUP_DIR = "backup"
@@ -101,11 +106,18 @@ def train(config: TrainConfig, model_fn: ModelFn | None = None) -> TrainResult:
             "--strategy multiworker). Received: loop='fit'"
         )
     state_dir = run_dir / (BACKUP_DIR if loop == "fit" else CHECKPOINT_DIR)
-    if not config.resume and state_dir.exists() and any(state_dir.iterdir()):
+    if not config.resume and state_dir.is_dir() and any(not p.name.startswith(".") for p in state_dir.iterdir()):
         raise ValueError(
             f"{run_dir} already holds a run's checkpoints; pass --resume to continue it or choose another "
             f"--run-dir. Received: run_dir={str(run_dir)!r}"
         )
+    # The checkpoint to resume from, verified (newest intact; DamagedCheckpointError if none is) before
+    # anything is loaded. Staging (names starting with '.') is never taken for a checkpoint.
+    resume_from = None
+    if config.resume:
+        resume_from = WeightsBackup(state_dir).select() if loop == "fit" else select_tf_checkpoint(state_dir)
+        if resume_from is not None and resume_from.message and chief:
+            print(resume_from.message, file=sys.stderr)
     started = time.time()
     run_dir.mkdir(parents=True, exist_ok=True)
 
@@ -172,10 +184,22 @@ def train(config: TrainConfig, model_fn: ModelFn | None = None) -> TrainResult:
     schedule = PlateauState(learning_rate, config.lr_factor, config.lr_patience, config.max_lr_reductions)
 
     if loop == "fit":
-        history = _run_fit(model, optimizer, config, train_source, val_ds, data_kwargs, schedule, steps_per_epoch)
+        history = _run_fit(
+            model, optimizer, config, train_source, val_ds, data_kwargs, schedule, steps_per_epoch, resume_from, chief
+        )
     else:
         history = _run_custom(
-            model, optimizer, strategy, config, train_source, val_ds, data_kwargs, schedule, steps_per_epoch, chief
+            model,
+            optimizer,
+            strategy,
+            config,
+            train_source,
+            val_ds,
+            data_kwargs,
+            schedule,
+            steps_per_epoch,
+            chief,
+            resume_from,
         )
 
     bad = train_source.bad_records.count + val_source.bad_records.count
@@ -210,13 +234,16 @@ def _statistics(config: TrainConfig, source, run_dir: Path, chief: bool) -> Pixe
     return stats
 
 
-def _run_fit(model, optimizer, config, train_source, val_ds, data_kwargs, schedule, steps_per_epoch) -> list[dict]:
+def _run_fit(
+    model, optimizer, config, train_source, val_ds, data_kwargs, schedule, steps_per_epoch, resume_from, chief
+) -> list[dict]:
     run_dir = Path(config.run_dir)
     backup_dir = run_dir / BACKUP_DIR
-    start_epoch = 0
-    metadata = backup_dir / "training_metadata.json"
-    if config.resume and metadata.is_file():
-        start_epoch = int(json.loads(metadata.read_text())["epoch"])
+    start_epoch = int(resume_from.position["epoch"]) if resume_from is not None else 0
+    if resume_from is not None:
+        schedule = _restored_schedule(resume_from, run_dir) or schedule
+    if config.resume and chief:
+        trim_log(run_dir / LOG_FILENAME, start_epoch)  # rows of the epochs that are run again
     model.compile(
         optimizer=optimizer,
         loss=keras.losses.SparseCategoricalCrossentropy(),
@@ -226,12 +253,18 @@ def _run_fit(model, optimizer, config, train_source, val_ds, data_kwargs, schedu
         return []
     train_ds = make_epochs_dataset(train_source, start_epoch=start_epoch, end_epoch=config.epochs, **data_kwargs)
     guard = NaNGuard()
+    lr_schedule = PaperLRSchedule(schedule, state_dir=run_dir, verbose=config.verbose, restore=False)
     callbacks = [
         guard,
-        PaperLRSchedule(schedule, state_dir=run_dir, verbose=config.verbose),
+        lr_schedule,
         keras.callbacks.CSVLogger(str(run_dir / LOG_FILENAME), append=config.resume),
         keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), update_freq="epoch"),
-        AtomicBackupAndRestore(str(backup_dir), save_freq=config.checkpoint_every or "epoch"),
+        AtomicBackupAndRestore(
+            WeightsBackup(backup_dir),
+            save_freq=config.checkpoint_every or "epoch",
+            restore_from=resume_from,
+            extra_state=lambda: {"lr_schedule": lr_schedule.state.to_dict()},
+        ),
         EpochModelSaver(run_dir / MODEL_FILENAME),
     ]
     if _kill_after_steps():
@@ -253,7 +286,7 @@ def _run_fit(model, optimizer, config, train_source, val_ds, data_kwargs, schedu
 
 
 def _run_custom(
-    model, optimizer, strategy, config, train_source, val_ds, data_kwargs, schedule, steps_per_epoch, chief
+    model, optimizer, strategy, config, train_source, val_ds, data_kwargs, schedule, steps_per_epoch, chief, resume_from
 ) -> list[dict]:
     run_dir = Path(config.run_dir)
     loop = CustomLoop(
@@ -267,11 +300,15 @@ def _run_custom(
         is_chief=chief,
         log_fn=_epoch_logger(run_dir, append=config.resume) if chief else None,
     )
-    if config.resume and loop.restore() and config.verbose:
-        print(
-            f"Resumed from {loop.manager.latest_checkpoint} (epoch {int(loop.epoch.numpy()) + 1}, "
-            f"step {int(loop.step_in_epoch.numpy())} of that epoch)"
-        )
+    if resume_from is not None:
+        loop.restore(resume_from)
+        if config.verbose:
+            print(
+                f"Resumed from {resume_from.path} (epoch {int(loop.epoch.numpy()) + 1}, "
+                f"step {int(loop.step_in_epoch.numpy())} of that epoch)"
+            )
+    if config.resume and chief:
+        trim_log(run_dir / LOG_FILENAME, int(loop.epoch.numpy()))  # rows of the epochs that are run again
 
     def dataset_fn(epoch: int):
         return make_train_dataset(train_source, epoch=epoch, **data_kwargs)
@@ -284,6 +321,43 @@ def _run_custom(
         steps_per_epoch=steps_per_epoch,
         kill_after_steps=_kill_after_steps(),
     )
+
+
+def _restored_schedule(choice, run_dir: Path) -> PlateauState | None:
+    """The learning-rate rule's state saved with the checkpoint (earlier versions: `lr_schedule.json`)."""
+    if "lr_schedule" in choice.position:
+        return PlateauState.from_dict(choice.position["lr_schedule"])
+    path = run_dir / LR_STATE_FILENAME
+    return PlateauState.from_dict(json.loads(path.read_text())) if path.is_file() else None
+
+
+def trim_log(path: Path, start_epoch: int) -> None:
+    """Drop the rows of `log.csv` for epochs >= `start_epoch` (written before a crash, run again now)."""
+    if not path.is_file():
+        return
+    with open(path, newline="") as f:
+        reader = csv.DictReader(f)
+        fields = reader.fieldnames
+        rows = list(reader)
+
+    def epoch_of(row) -> float:
+        try:
+            return float(row.get("epoch") or "nan")
+        except ValueError:
+            return float("nan")
+
+    kept = [row for row in rows if epoch_of(row) < start_epoch]
+    if len(kept) == len(rows):
+        return
+
+    def write(file) -> None:
+        text = io.StringIO(newline="")
+        out = csv.DictWriter(text, fieldnames=fields)
+        out.writeheader()
+        out.writerows(kept)
+        file.write(text.getvalue().encode())
+
+    write_file_atomic(path, write)
 
 
 def _kill_after_steps() -> int | None:

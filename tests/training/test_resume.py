@@ -8,7 +8,7 @@ import json
 import keras
 import numpy as np
 import pytest
-from procs import assert_same, finish, run, start
+from procs import assert_same, finish, load, run, start
 
 KILL = "KERAS_ALEXNET_SIGKILL_AFTER_STEPS"
 
@@ -45,6 +45,65 @@ def test_fit_resume_after_sigkill_equals_uninterrupted(tmp_path):
     resumed = _kill_then_resume(tmp_path, config, kill_after=6)
     assert_same(resumed, uninterrupted, rtol=0, atol=0)
     assert len(json.loads((tmp_path / "run.npz.json").read_text())["history"]) == 1  # only epoch 2 was re-run
+    with open(tmp_path / "run" / "log.csv") as f:
+        assert [row["epoch"] for row in csv.DictReader(f)] == ["0", "1"]
+
+
+def _truncate(path) -> None:
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def _run_with_output(tmp_path, name: str, config: dict):
+    process, out = start(tmp_path, name, config)
+    output = finish(process)
+    assert process.returncode == 0, output[-3000:]
+    return load(out), output
+
+
+@pytest.mark.slow
+@pytest.mark.multiprocess
+def test_fit_resume_with_a_truncated_latest_checkpoint_falls_back_to_the_previous_one(tmp_path):
+    # 3 epochs, a checkpoint at each epoch end: ckpt-2 (after epoch 2) and ckpt-3 (after epoch 3) are kept.
+    # ckpt-3 truncated: the resumed run says so in one line, restores ckpt-2 and runs epoch 3 again, which
+    # ends where the uninterrupted run ended (resuming from an epoch-end checkpoint is exact).
+    config = {"strategy": "none", "loop": "fit", "batch_size": 8, "checkpoint_every": 0, "epochs": 3}
+    uninterrupted = run(tmp_path, "run", config)
+    backup = tmp_path / "run" / "backup"
+    assert sorted(p.name for p in backup.iterdir()) == [
+        "ckpt-2.json",
+        "ckpt-2.weights.h5",
+        "ckpt-3.json",
+        "ckpt-3.weights.h5",
+    ]
+    _truncate(backup / "ckpt-3.weights.h5")
+    resumed, output = _run_with_output(tmp_path, "run", config | {"resume": True})
+    lines = [line for line in output.splitlines() if "ckpt-3.weights.h5 is truncated" in line]
+    assert len(lines) == 1 and f"resuming from the newest intact checkpoint, {backup / 'ckpt-2.weights.h5'}" in lines[0]
+    assert_same(resumed, uninterrupted, rtol=0, atol=0)
+    assert len(json.loads((tmp_path / "run.npz.json").read_text())["history"]) == 1  # only epoch 3 was run again
+    with open(tmp_path / "run" / "log.csv") as f:
+        assert [row["epoch"] for row in csv.DictReader(f)] == ["0", "1", "2"]  # epoch 3's first row replaced
+    assert json.loads((backup / "ckpt-3.json").read_text())["position"]["epoch"] == 3  # rewritten, intact
+
+
+@pytest.mark.slow
+@pytest.mark.multiprocess
+def test_custom_loop_resume_with_a_truncated_latest_checkpoint_falls_back_to_the_previous_one(tmp_path):
+    # Checkpoints after steps 3, 4 (epoch 1 end), 6 and 8 (epoch 2 end): ckpt-2, -3, -4 kept. ckpt-4's data
+    # truncated: the resumed run restores ckpt-3 (epoch 2, 2 of 4 steps done), runs steps 7-8, and ends
+    # where the uninterrupted run ended (the custom loop resumes exactly mid-epoch).
+    config = {"strategy": "none", "loop": "custom", "batch_size": 8, "checkpoint_every": 3}
+    uninterrupted = run(tmp_path, "run", config)
+    checkpoints = tmp_path / "run" / "checkpoints"
+    assert sorted(p.name for p in checkpoints.glob("ckpt-*.json")) == ["ckpt-2.json", "ckpt-3.json", "ckpt-4.json"]
+    data = next(checkpoints.glob("ckpt-4.data-*"))
+    _truncate(data)
+    resumed, output = _run_with_output(tmp_path, "run", config | {"resume": True})
+    lines = [line for line in output.splitlines() if f"{data.name} is truncated" in line]
+    assert len(lines) == 1 and f"resuming from the newest intact checkpoint, {checkpoints / 'ckpt-3'}" in lines[0]
+    assert_same(resumed, uninterrupted, rtol=0, atol=0)
+    assert len(json.loads((tmp_path / "run.npz.json").read_text())["history"]) == 1  # only epoch 2 was finished
     with open(tmp_path / "run" / "log.csv") as f:
         assert [row["epoch"] for row in csv.DictReader(f)] == ["0", "1"]
 

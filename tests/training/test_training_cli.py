@@ -50,8 +50,9 @@ def test_train_command_real_alexnet_writes_run_directory(tmp_path, capsys):
         "model.keras",
         "results.json",
         "lr_schedule.json",
-        "backup/latest.weights.h5",
-        "backup/training_metadata.json",
+        "backup/ckpt-3.weights.h5",  # 2 steps (ckpt-1, ckpt-2) and the epoch end (ckpt-3); the newest 2 kept
+        "backup/ckpt-3.json",
+        "backup/ckpt-2.weights.h5",
     ):
         assert (run_dir / name).is_file(), name
     assert any((run_dir / "tensorboard").rglob("events.out.tfevents.*"))
@@ -63,7 +64,8 @@ def test_train_command_real_alexnet_writes_run_directory(tmp_path, capsys):
     assert len(rows) == 1 and {"loss", "top1_error", "top5_error", "val_top1_error", "learning_rate"} <= set(rows[0])
     model = keras.saving.load_model(run_dir / "model.keras")
     assert [layer.name for layer in model.layers if layer.name.startswith("conv")] == [f"conv{i}" for i in range(1, 6)]
-    assert json.loads((run_dir / "backup" / "training_metadata.json").read_text())["epoch"] == 1
+    assert not (run_dir / "backup" / "ckpt-1.weights.h5").exists()
+    assert json.loads((run_dir / "backup" / "ckpt-3.json").read_text())["position"]["epoch"] == 1
     # Same directory again without --resume: refused.
     assert main(["train", "--limit", "32", "--run-dir", str(run_dir), "--verbose", "0"]) == 1
     assert "--resume" in capsys.readouterr().err
