@@ -34,6 +34,7 @@ import hashlib
 import json
 import os
 import re
+import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
@@ -302,13 +303,28 @@ def tf_candidates(directory: str | os.PathLike) -> list[Candidate]:
 
 
 def select_tf_checkpoint(directory: str | os.PathLike) -> Choice | None:
-    """The custom loop's checkpoint to resume from (see `choose`)."""
+    """The custom loop's checkpoint to resume from (see `choose`); a killed save's shards are removed first."""
+    remove_tf_temporaries(directory)
     return choose(tf_candidates(directory), Path(directory))
 
 
 def write_tf_record(prefix: str | os.PathLike, position: dict) -> Path:
     """The record of the TensorFlow checkpoint `prefix` (its files' sizes and sha256)."""
     return write_record(tf_record_path(prefix), tf_checkpoint_files(prefix), position)
+
+
+def remove_tf_temporaries(directory: str | os.PathLike) -> list[Path]:
+    """Remove `ckpt-N_temp/`, what a TensorFlow save killed before it merged its shards leaves behind.
+
+    Call it only where no save is in progress (before training starts: a multi-worker run's first save
+    needs every worker past its restore).
+    """
+    removed = []
+    for temp in Path(directory).glob("ckpt-*_temp"):
+        if temp.is_dir() and re.fullmatch(r"ckpt-\d+_temp", temp.name):
+            shutil.rmtree(temp, ignore_errors=True)
+            removed.append(temp)
+    return removed
 
 
 def remove_orphan_tf_records(directory: str | os.PathLike) -> None:
@@ -329,5 +345,6 @@ __all__ = [
     "select_tf_checkpoint",
     "sha256_file",
     "write_record",
+    "remove_tf_temporaries",
     "write_tf_record",
 ]

@@ -44,7 +44,12 @@ import numpy as np
 import tensorflow as tf
 
 from keras_alexnet.training.callbacks import nan_message
-from keras_alexnet.training.checkpoints import Choice, remove_orphan_tf_records, select_tf_checkpoint, write_tf_record
+from keras_alexnet.training.checkpoints import (
+    Choice,
+    remove_orphan_tf_records,
+    select_tf_checkpoint,
+    write_tf_record,
+)
 from keras_alexnet.training.schedule import PlateauState
 
 

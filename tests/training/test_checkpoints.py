@@ -290,6 +290,17 @@ def test_custom_loop_with_no_intact_checkpoint_raises_naming_them(tmp_path):
     assert "train without --resume" in str(error.value)
 
 
+def test_custom_loop_removes_the_shards_of_a_killed_save_and_never_takes_them_for_a_checkpoint(tmp_path):
+    _custom_run(tmp_path)
+    temp = tmp_path / "ckpt-5_temp"  # TensorFlow's shards, before it merges them into ckpt-5.index / .data
+    temp.mkdir()
+    (temp / "part-00000-of-00001.index").write_bytes(b"half")
+    (temp / "part-00000-of-00001.data-00000-of-00001").write_bytes(b"half")
+    loop = _custom_loop(tmp_path)
+    assert loop.restore().path == tmp_path / "ckpt-4"
+    assert not temp.exists()
+
+
 def test_custom_loop_checkpoint_index_unreadable_falls_back_to_the_files(tmp_path):
     _custom_run(tmp_path)
     (tmp_path / "checkpoint").write_text("garbage {{{")
