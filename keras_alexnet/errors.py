@@ -9,6 +9,12 @@ that a caller may want to tell apart have their own class here:
 - `DamagedFileError` (a `ValueError`): a weights, `.keras` or JSON file that
   exists but cannot be read (truncated, random bytes, wrong shape); `.path`
   names it, the message says how to get an intact copy.
+- `OperationFailedError` (a `RuntimeError`): an operation keras_alexnet ran
+  failed for a reason it detected and explains, not because of a bad argument:
+  `TrainingDivergedError` (the loss became NaN/inf), `ExportMismatchError`
+  (an exported artifact disagrees with the Keras model). The CLI prints these
+  in one line; any other `RuntimeError` (from TensorFlow, a bug) keeps its
+  traceback.
 
 `check_free_space(directory, needed_bytes, what)` refuses a write before it
 starts; `disk_full_as_error(path)` turns an ENOSPC raised in the middle of a
@@ -39,7 +45,10 @@ from pathlib import Path
 
 __all__ = [
     "DamagedFileError",
+    "ExportMismatchError",
     "NotEnoughSpaceError",
+    "OperationFailedError",
+    "TrainingDivergedError",
     "check_free_space",
     "disk_full_as_error",
     "format_bytes",
@@ -97,6 +106,18 @@ class DamagedFileError(ValueError):
 
     def __reduce__(self):
         return (type(self), (self.path, self.problem, self.fix))
+
+
+class OperationFailedError(RuntimeError):
+    """An operation failed for a reason keras_alexnet detected; the message says what happened and what to do."""
+
+
+class TrainingDivergedError(OperationFailedError):
+    """Training stopped because the loss became NaN or infinite; the message names the last good checkpoint."""
+
+
+class ExportMismatchError(OperationFailedError):
+    """An exported model's outputs differ from the Keras model's beyond the tolerance; nothing was written."""
 
 
 def _existing_ancestor(path: Path) -> Path:
