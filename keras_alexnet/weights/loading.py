@@ -1,5 +1,10 @@
 """Load resolved weights into a built AlexNet, with errors that name both sides.
 
+A file that exists but cannot be read (truncated, random bytes, not the format
+its name says) raises `keras_alexnet.errors.DamagedFileError` naming it and how
+to get an intact copy: `weights_file_shapes` for `.weights.h5` files and
+`load_keras_file` for `.keras` files are the two places files are opened.
+
 Example:
 
 >>> import keras_alexnet
@@ -14,12 +19,23 @@ True
 from __future__ import annotations
 
 import contextlib
+import json
+import os
+import zipfile
 from collections.abc import Iterator
+from pathlib import Path
 
 import keras
 import numpy as np
 
+from keras_alexnet.errors import DamagedFileError
 from keras_alexnet.weights.resolve import ResolvedWeights
+
+#: How to replace a damaged weights file, for the messages.
+WEIGHTS_FIX = (
+    "Replace it with an intact copy: fetch or convert it again (`keras-alexnet weights fetch NAME`, "
+    "`keras-alexnet convert ...`), or save it again (`model.save_weights(path)` / `model.save(path)`)."
+)
 
 
 def copy_weights_by_name(source: keras.Model, target: keras.Model) -> None:
@@ -56,7 +72,7 @@ def load_resolved_weights(model: keras.Model, resolved: ResolvedWeights, build_f
 
     with_top = has_top(model)
     if resolved.keras_path is not None:
-        source = keras.saving.load_model(resolved.keras_path, compile=False)
+        source = load_keras_file(resolved.keras_path)
         copy_weights_by_name(source, model)
         return
     if not with_top and resolved.notop_path is not None:
@@ -80,13 +96,54 @@ def _fits(model: keras.Model, path) -> bool:
 
 
 def weights_file_shapes(path) -> list[tuple[int, ...]]:
-    """Shapes of every variable stored in a Keras 3 `.weights.h5` file, in file order."""
+    """Shapes of every variable stored in a Keras 3 `.weights.h5` file, in file order.
+
+    Raises `DamagedFileError` when the file is not a readable HDF5 file (truncated, random bytes, empty).
+    """
     import h5py
 
     shapes = []
-    with h5py.File(path, "r") as f:
+    with _damaged_as_error(path, "HDF5 weights file"), h5py.File(path, "r") as f:
         f.visititems(lambda name, obj: shapes.append(tuple(obj.shape)) if isinstance(obj, h5py.Dataset) else None)
     return shapes
+
+
+def load_keras_file(path: str | os.PathLike) -> keras.Model:
+    """`keras.saving.load_model(path, compile=False)`; raises `DamagedFileError` for a damaged `.keras` file.
+
+    Keras answers a file that is not a zip archive with "File not found" even when it exists; this says what
+    is wrong with it and how to replace it. A missing file is a `FileNotFoundError`, as for `open`.
+    """
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(2, "No such file", os.fspath(path))
+    if not zipfile.is_zipfile(path):
+        size = path.stat().st_size
+        problem = "it is empty" if size == 0 else f"it is not a .keras (zip) archive ({size:,} bytes; truncated?)"
+        raise DamagedFileError(path, problem, WEIGHTS_FIX)
+    with _damaged_as_error(path, ".keras archive", keras_errors=True):
+        return keras.saving.load_model(path, compile=False)
+
+
+@contextlib.contextmanager
+def _damaged_as_error(path, what: str, *, keras_errors: bool = False) -> Iterator[None]:
+    """Turn what h5py / zipfile / Keras raise for an unreadable file into `DamagedFileError` naming `path`.
+
+    h5py reports a damaged file as an `OSError` without a file name ("file signature not found",
+    "truncated file"); an `OSError` that names a file (permissions, ...) is left as it is.
+    """
+    caught: tuple[type[BaseException], ...] = (OSError, zipfile.BadZipFile, EOFError)
+    if keras_errors:  # a member missing from the archive, a member that is not JSON / not text
+        caught += (KeyError, json.JSONDecodeError, UnicodeDecodeError)
+    try:
+        yield
+    except DamagedFileError:
+        raise
+    except caught as error:
+        if isinstance(error, OSError) and error.filename is not None:
+            raise
+        detail = " ".join(str(error).split()) or type(error).__name__
+        raise DamagedFileError(path, f"it is not a readable {what} ({detail})", WEIGHTS_FIX) from error
 
 
 def _load_weights_file(model: keras.Model, path, description: str) -> None:
@@ -101,8 +158,10 @@ def _load_weights_file(model: keras.Model, path, description: str) -> None:
             f"and class count the weights were saved with. Received: weights={description!r}"
         )
     try:
-        with chunked_assignment(model):
+        with _damaged_as_error(path, "HDF5 weights file"), chunked_assignment(model):
             model.load_weights(path)
+    except DamagedFileError:
+        raise
     except ValueError as error:
         raise ValueError(
             f"The weights in {description} do not fit the model {model.name!r} "
