@@ -6,6 +6,7 @@ import argparse
 import json
 import sys
 
+from keras_alexnet.cli.arguments import positive_int
 from keras_alexnet.performance import add_dtype_argument
 
 
@@ -13,8 +14,9 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "predict",
         help="classify image files (top-K ImageNet labels)",
-        description="Classify images with AlexNet. Files that are not readable images are reported on "
-        "stderr (one line each) and skipped; the exit status is 1 if any file failed.",
+        description="Classify images with AlexNet. Files that are not readable images, or larger than "
+        "keras_alexnet.image_io.MAX_IMAGE_PIXELS, are reported on stderr (one line each) and skipped; the others "
+        "are classified; the exit status is 1 if any file failed.",
     )
     parser.add_argument("images", nargs="+", metavar="IMAGE", help="image files (any format Pillow reads)")
     parser.add_argument(
@@ -25,7 +27,7 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--variant", default=None, help="original or torchvision (default: the weights' variant)")
     parser.add_argument("--top", type=int, default=5, help="number of labels per image (default 5)")
-    parser.add_argument("--batch-size", type=int, default=16)
+    parser.add_argument("--batch-size", type=positive_int, default=16, help="images per model call (default 16)")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of text")
     add_dtype_argument(parser)
     parser.set_defaults(func=run)
@@ -55,7 +57,7 @@ def run(args: argparse.Namespace) -> int:
         try:
             images.append(load_image(path, size=network.input_size))
             paths.append(path)
-        except (ImageReadError, FileNotFoundError, IsADirectoryError, PermissionError) as error:
+        except (ImageReadError, FileNotFoundError) as error:  # every per-file failure of load_image
             failures += 1
             message = str(error) if isinstance(error, ImageReadError) else f"{path}: {error.strerror or error}"
             print(f"keras-alexnet predict: error: {message}", file=sys.stderr)

@@ -109,3 +109,98 @@ def test_crop_larger_than_image_raises():
         ten_crop(np.zeros((256, 256, 3)), 300)
     with pytest.raises(ValueError, match="Received: size=300"):
         load_image("unused.jpg", size=300, resize=256)
+
+
+# --- Samples wider than 8 bits: scaled to 0-255 by their depth, never clipped (a 16-bit PNG was all white). ---
+
+
+def _png16(path, samples: np.ndarray) -> None:
+    """Write a 16-bit PNG (grey, grey+alpha, RGB or RGBA by the last axis) with zlib: Pillow cannot write 16-bit RGB."""
+    import struct
+    import zlib
+
+    channels = 1 if samples.ndim == 2 else samples.shape[-1]
+    height, width = samples.shape[:2]
+    rows = samples.astype(">u2").reshape(height, width * channels)
+    raw = b"".join(b"\x00" + row.tobytes() for row in rows)
+
+    def chunk(kind: bytes, data: bytes) -> bytes:
+        return struct.pack(">I", len(data)) + kind + data + struct.pack(">I", zlib.crc32(kind + data) & 0xFFFFFFFF)
+
+    color_type = {1: 0, 2: 4, 3: 2, 4: 6}[channels]
+    header = struct.pack(">IIBBBBB", width, height, 16, color_type, 0, 0, 0)
+    chunks = chunk(b"IHDR", header) + chunk(b"IDAT", zlib.compress(raw)) + chunk(b"IEND", b"")
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunks)
+
+
+_RAMP16 = np.linspace(0, 65535, 256).round().astype(np.uint16)[None, :].repeat(8, 0)  # 8 x 256, 0 -> 65535
+
+
+def _assert_levels(image, expected: np.ndarray) -> None:
+    """`image` (RGB) equals `expected` ((H, W) grey or (H, W, 3)) within one level."""
+    actual = np.asarray(image).astype(int)
+    expected = np.rint(expected).astype(int)
+    if expected.ndim == 2:
+        expected = np.repeat(expected[..., None], 3, axis=-1)
+    assert actual.shape == expected.shape
+    assert np.abs(actual - expected).max() <= 1, np.abs(actual - expected).max()
+
+
+@pytest.mark.parametrize("mode", ["I;16", "I;16B"])
+def test_16_bit_grey_scaled_by_its_depth(tmp_path, mode):
+    path = tmp_path / "grey16.tif"
+    Image.frombytes(mode, (256, 8), _RAMP16.astype("<u2" if mode == "I;16" else ">u2").tobytes()).save(path)
+    assert Image.open(path).mode == mode
+    _assert_levels(open_rgb(path), _RAMP16 / 257)
+
+
+def test_16_bit_grey_png(tmp_path):
+    path = tmp_path / "grey16.png"
+    Image.fromarray(_RAMP16).save(path)
+    assert Image.open(path).mode == "I;16"
+    _assert_levels(open_rgb(path), _RAMP16 / 257)
+    # Through the whole pipeline: shorter side 8 -> 8 (no resampling), centre crop 8 x 8 of columns 124..131.
+    _assert_levels(load_image(path, size=8, resize=8), _RAMP16[:, 124:132] / 257)
+
+
+def test_16_bit_pgm_opens_as_mode_i(tmp_path):
+    path = tmp_path / "grey16.pgm"
+    path.write_bytes(b"P5\n256 8\n65535\n" + _RAMP16.astype(">u2").tobytes())
+    assert Image.open(path).mode == "I"
+    _assert_levels(open_rgb(path), _RAMP16 / 257)
+
+
+def test_32_bit_integer_tiff_scaled_by_its_depth(tmp_path):
+    ramp = np.linspace(-(2**20), 2**31 - 1, 256).astype(np.int32)[None, :].repeat(8, 0)
+    path = tmp_path / "grey32.tif"
+    Image.fromarray(ramp).save(path)
+    assert Image.open(path).mode == "I"
+    _assert_levels(open_rgb(path), np.clip(ramp.astype(np.float64), 0, None) * 255 / (2**31 - 1))
+
+
+def test_float_tiff_is_taken_as_0_to_1_and_clipped(tmp_path):
+    ramp = np.linspace(0, 1, 256, dtype=np.float32)[None, :].repeat(8, 0)
+    ramp[:, :4] = [-0.5, 1.5, np.nan, np.inf]  # out of range: clipped to 0, 255, and NaN becomes 0
+    path = tmp_path / "float.tif"
+    Image.fromarray(ramp).save(path)
+    assert Image.open(path).mode == "F"
+    expected = np.clip(np.nan_to_num(ramp, nan=0.0, posinf=1.0), 0, 1) * 255
+    _assert_levels(open_rgb(path), expected)
+
+
+@pytest.mark.parametrize("channels", [3, 4])
+def test_16_bit_rgb_and_rgba_png(tmp_path, channels):
+    # Pillow reads 16-bit colour PNGs at 8 bits itself (the high byte); this guards that they are not clipped.
+    planes = [_RAMP16, 65535 - _RAMP16, np.full_like(_RAMP16, 40000), np.full_like(_RAMP16, 65535)][:channels]
+    path = tmp_path / "colour16.png"
+    _png16(path, np.stack(planes, axis=-1))
+    _assert_levels(open_rgb(path), np.stack(planes[:3], axis=-1) / 257)
+
+
+def test_16_bit_grey_alpha_png_composited_on_white(tmp_path):
+    alpha = np.zeros_like(_RAMP16)
+    alpha[:, 128:] = 65535  # the left half transparent (white), the right half opaque
+    path = tmp_path / "grey_alpha16.png"
+    _png16(path, np.stack([_RAMP16, alpha], axis=-1))
+    expected = np.where(alpha > 0, _RAMP16 / 257, 255.0)
+    _assert_levels(open_rgb(path), expected)
