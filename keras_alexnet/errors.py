@@ -18,7 +18,9 @@ that a caller may want to tell apart have their own class here:
 
 `check_free_space(directory, needed_bytes, what)` refuses a write before it
 starts; `disk_full_as_error(path)` turns an ENOSPC raised in the middle of a
-write into a `NotEnoughSpaceError` naming `path`.
+write into a `NotEnoughSpaceError` naming `path`. `read_json_file(path, ...)`
+reads a small JSON file keras_alexnet wrote (or a Hub repo sent), refusing one
+that is too large, not JSON or not an object with `DamagedFileError`.
 
 Example:
 
@@ -38,6 +40,7 @@ from __future__ import annotations
 
 import contextlib
 import errno
+import json
 import os
 import shutil
 from collections.abc import Iterator
@@ -52,7 +55,11 @@ __all__ = [
     "check_free_space",
     "disk_full_as_error",
     "format_bytes",
+    "read_json_file",
 ]
+
+#: The largest metadata JSON file (keras_alexnet.json, checksums.json, ...) that is read: they hold a few hundred bytes.
+MAX_JSON_BYTES = 1 << 20
 
 
 def format_bytes(count: int | float) -> str:
@@ -157,3 +164,29 @@ def disk_full_as_error(path: str | os.PathLike, needed_bytes: int | None = None,
         with contextlib.suppress(OSError):
             free = shutil.disk_usage(_existing_ancestor(Path(path))).free
         raise NotEnoughSpaceError(path, needed=needed_bytes, free=free, what=what) from error
+
+
+def read_json_file(
+    path: str | os.PathLike, *, fix: str | None = None, max_bytes: int = MAX_JSON_BYTES, expect: type = dict
+):
+    """The JSON value in `path`, which must be an `expect` (a dict by default) and at most `max_bytes` long.
+
+    Raises `DamagedFileError` naming `path` (and `fix`, how to get a good copy) for a file that is too large,
+    not UTF-8, not JSON, or of the wrong shape; a missing file is a `FileNotFoundError` as for `open`.
+    """
+    path = Path(path)
+    with open(path, "rb") as file:
+        data = file.read(max_bytes + 1)
+    if len(data) > max_bytes:
+        raise DamagedFileError(path, f"it is larger than {format_bytes(max_bytes)}, far more than it should hold", fix)
+    try:
+        value = json.loads(data.decode("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as error:
+        problem = "it is empty" if not data.strip() else f"it is not valid JSON ({error})"
+        raise DamagedFileError(path, problem, fix) from error
+    if not isinstance(value, expect):
+        kinds = {dict: "a JSON object", list: "a JSON list"}
+        raise DamagedFileError(
+            path, f"it holds {type(value).__name__} where {kinds.get(expect, expect.__name__)} was expected", fix
+        )
+    return value

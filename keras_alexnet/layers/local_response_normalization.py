@@ -3,12 +3,30 @@
 from __future__ import annotations
 
 import functools
+import math
+import numbers
 
 import keras
 import numpy as np
 from keras import ops
 
 IMPLEMENTATIONS = ("auto", "xla", "banded", "tf_native", "generic")
+
+
+def check_lrn_constants(size, k, alpha, beta, average) -> tuple[int, float, float, float, bool]:
+    """The LRN constants as (int, float, float, float, bool); ValueError naming the first bad one.
+
+    `size` is a positive integer, `k`, `alpha` and `beta` finite non-negative numbers, `average` a bool.
+    Shared by the layer and `keras_alexnet.models.LRNConfig`.
+    """
+    if not isinstance(size, numbers.Integral) or isinstance(size, bool) or size < 1:
+        raise ValueError(f"`size` must be a positive integer. Received: size={size!r}")
+    for name, value in (("k", k), ("alpha", alpha), ("beta", beta)):
+        if not isinstance(value, numbers.Real) or isinstance(value, bool) or not math.isfinite(value) or value < 0:
+            raise ValueError(f"`{name}` must be a finite non-negative number. Received: {name}={value!r}")
+    if not isinstance(average, bool | np.bool_):
+        raise ValueError(f"`average` must be True or False. Received: average={average!r}")
+    return int(size), float(k), float(alpha), float(beta), bool(average)
 
 
 @keras.saving.register_keras_serializable(package="keras_alexnet")
@@ -78,17 +96,7 @@ class LocalResponseNormalization(keras.layers.Layer):
         **kwargs,
     ):
         super().__init__(**kwargs)
-        if not isinstance(size, int) or isinstance(size, bool) or size < 1:
-            raise ValueError(f"`size` must be a positive integer. Received: size={size!r}")
-        if k < 0 or alpha < 0 or beta < 0:
-            raise ValueError(
-                f"`k`, `alpha` and `beta` must be non-negative. Received: k={k!r}, alpha={alpha!r}, beta={beta!r}"
-            )
-        self.size = size
-        self.k = float(k)
-        self.alpha = float(alpha)
-        self.beta = float(beta)
-        self.average = bool(average)
+        self.size, self.k, self.alpha, self.beta, self.average = check_lrn_constants(size, k, alpha, beta, average)
         data_format = data_format or keras.config.image_data_format()
         if data_format not in ("channels_last", "channels_first"):
             raise ValueError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numbers
 import os
 
 import keras
@@ -105,12 +106,15 @@ def AlexNet(
             "`keras_alexnet.list_weights()`), an 'hf://org/repo' URI, or the path to a "
             f"checkpoint directory, '.weights.h5' or '.keras' file. Received: weights={weights!r}"
         )
-    if pooling not in POOLINGS:
+    if not isinstance(include_top, bool):
+        raise ValueError(f"`include_top` must be True or False. Received: include_top={include_top!r}")
+    if not isinstance(pooling, str | None) or pooling not in POOLINGS:
         raise ValueError(f"`pooling` must be one of {POOLINGS}. Received: pooling={pooling!r}")
     if not isinstance(classes, int) or isinstance(classes, bool) or classes < 1:
         raise ValueError(f"`classes` must be a positive integer. Received: classes={classes!r}")
     pretrained = weights is not None
-    remove = (remove,) if isinstance(remove, str) else tuple(remove)
+    remove = _as_layer_names(remove)
+    _check_classifier_activation(classifier_activation)
     if remove and pretrained:
         raise ValueError(
             "`remove` builds a new architecture, which pretrained weights do not fit; use "
@@ -347,6 +351,29 @@ def _validate_classifier_activation(activation) -> None:
         )
 
 
+def _as_layer_names(remove) -> tuple[str, ...]:
+    if isinstance(remove, str):
+        return (remove,)
+    if not isinstance(remove, tuple | list) or not all(isinstance(name, str) for name in remove):
+        raise ValueError(
+            f"`remove` must be a conv layer name or a tuple of them, e.g. ('conv3',). Received: remove={remove!r}"
+        )
+    return tuple(remove)
+
+
+def _check_classifier_activation(activation) -> None:
+    """Any activation Keras knows (a name or a callable), or None; ValueError otherwise, before building."""
+    if activation is None or callable(activation):
+        return
+    try:
+        keras.activations.get(activation)
+    except (ValueError, TypeError) as error:
+        raise ValueError(
+            "`classifier_activation` must be None, a Keras activation name such as 'softmax', or a callable. "
+            f"Received: classifier_activation={activation!r}"
+        ) from error
+
+
 def _as_lrn(lrn) -> LRNConfig:
     if isinstance(lrn, LRNConfig):
         return lrn
@@ -375,13 +402,32 @@ def _make_inputs(config, include_top, pretrained, input_tensor, input_shape):
     return input_tensor
 
 
+def _entries(shape) -> tuple | None:
+    """The entries of a shape (tuple, list, TensorShape, ...); None for a string, a number or a mapping."""
+    if isinstance(shape, str | bytes | dict):
+        return None
+    try:
+        return tuple(shape)
+    except TypeError:
+        return None
+
+
 def _check_input_shape(config, include_top, pretrained, input_shape) -> tuple:
     default = _default_shape(config)
     if input_shape is None:
         return default if include_top else ((None, None, 3) if _channels_axis() == -1 else (3, None, None))
-    input_shape = tuple(input_shape)
-    if len(input_shape) != 3:
-        raise ValueError(f"`input_shape` must have three entries, e.g. {default}. Received: input_shape={input_shape}")
+    entries = _entries(input_shape)
+    if entries is None or len(entries) != 3:
+        raise ValueError(
+            f"`input_shape` must have three entries, e.g. {default}. Received: input_shape={input_shape!r}"
+        )
+    for entry in entries:
+        if entry is not None and (not isinstance(entry, numbers.Integral) or isinstance(entry, bool) or entry < 1):
+            raise ValueError(
+                f"`input_shape` entries must be positive integers (or None for a free spatial size), e.g. "
+                f"{default}. Received: input_shape={entries!r}"
+            )
+    input_shape = tuple(None if entry is None else int(entry) for entry in entries)
     channel_axis = _channels_axis()
     channels = input_shape[channel_axis]
     spatial = [s for i, s in enumerate(input_shape) if i != channel_axis % 3]

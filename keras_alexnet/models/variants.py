@@ -34,14 +34,31 @@ class LRNConfig:
     beta: float = 0.75
     average: bool = False
 
+    def __post_init__(self):
+        from keras_alexnet.layers.local_response_normalization import check_lrn_constants
+
+        size, k, alpha, beta, average = check_lrn_constants(self.size, self.k, self.alpha, self.beta, self.average)
+        for field, value in (("size", size), ("k", k), ("alpha", alpha), ("beta", beta), ("average", average)):
+            object.__setattr__(self, field, value)
+
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
 
     @classmethod
     def from_dict(cls, config: dict) -> LRNConfig:
+        """The constants in `config` (keys: size, k, alpha, beta, average); ValueError for any other key."""
+        if not isinstance(config, dict):
+            raise ValueError(f"LRN constants are a dict of {LRN_FIELDS}. Received: {config!r}")
+        unknown = sorted(set(config) - set(LRN_FIELDS), key=str)
+        if unknown:
+            raise ValueError(
+                f"Unknown LRN constant(s) {unknown}; the constants are {LRN_FIELDS}. Received: lrn={config!r}"
+            )
         return cls(**config)
 
 
+#: The fields of `LRNConfig`, in order.
+LRN_FIELDS = tuple(field.name for field in dataclasses.fields(LRNConfig))
 #: The paper's constants (Section 3.3): k=2, n=5, alpha=1e-4, beta=0.75, summed.
 PAPER_LRN = LRNConfig(size=5, k=2.0, alpha=1e-4, beta=0.75, average=False)
 #: The BVLC Caffe reference model's constants: k=1 and alpha divided by n.
@@ -220,6 +237,6 @@ VARIANTS: dict[str, VariantConfig] = {v.name: v for v in (ORIGINAL, TORCHVISION)
 
 def get_variant(name: str) -> VariantConfig:
     """Return the configuration named `name` ("original" or "torchvision")."""
-    if name not in VARIANTS:
+    if not isinstance(name, str) or name not in VARIANTS:
         raise ValueError(f"Unknown AlexNet variant. Expected one of {sorted(VARIANTS)}. Received: variant={name!r}")
     return VARIANTS[name]

@@ -19,11 +19,21 @@ import dataclasses
 import json
 from pathlib import Path
 
+from keras_alexnet.errors import DamagedFileError, read_json_file
 from keras_alexnet.models.variants import LRNConfig, get_variant
 
 NETWORK_FILENAME = "keras_alexnet.json"
 FORMAT_VERSION = 1
 PREPROCESSING_CHANNEL_ORDER = {"caffe": "BGR", "torch": "RGB", "paper": "RGB"}
+#: How to get an intact keras_alexnet.json, for the messages.
+NETWORK_FIX = (
+    "Write the checkpoint again (`keras-alexnet convert ...`, `keras_alexnet.weights.save_checkpoint`) or fetch "
+    "it again (`keras-alexnet weights fetch NAME`)."
+)
+
+
+def _is_count(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
 @dataclasses.dataclass(frozen=True)
@@ -38,7 +48,24 @@ class NetworkRecord:
     categories: str = "imagenet1k"
 
     def __post_init__(self):
+        if not isinstance(self.variant, str):
+            raise ValueError(f"`variant` must be a variant name (a string). Received: variant={self.variant!r}")
         config = get_variant(self.variant)
+        if not _is_count(self.classes):
+            raise ValueError(f"`classes` must be a positive integer. Received: classes={self.classes!r}")
+        if self.lrn is not None and not isinstance(self.lrn, LRNConfig):
+            raise ValueError(f"`lrn` must be an LRNConfig or None. Received: lrn={self.lrn!r}")
+        if self.input_size is not None and not _is_count(self.input_size):
+            raise ValueError(
+                f"`input_size` must be a positive integer or None. Received: input_size={self.input_size!r}"
+            )
+        if self.preprocessing is not None and self.preprocessing not in PREPROCESSING_CHANNEL_ORDER:
+            raise ValueError(
+                f"`preprocessing` must be one of {sorted(PREPROCESSING_CHANNEL_ORDER)} or None. "
+                f"Received: preprocessing={self.preprocessing!r}"
+            )
+        if not isinstance(self.categories, str):
+            raise ValueError(f"`categories` must be a string. Received: categories={self.categories!r}")
         if self.lrn is None and config.lrn is not None:
             object.__setattr__(self, "lrn", config.lrn)
         if self.input_size is None:
@@ -64,16 +91,19 @@ class NetworkRecord:
 
     @classmethod
     def from_dict(cls, data: dict) -> NetworkRecord:
-        version = data.get("format_version", FORMAT_VERSION)
-        if version > FORMAT_VERSION:
-            raise ValueError(
-                f"This checkpoint was written by a newer keras_alexnet (format {version}); "
-                f"upgrade keras_alexnet to read it. Received: format_version={version}"
-            )
+        """The record of `to_dict`'s output; raises ValueError for a value of the wrong shape or type."""
+        if not isinstance(data, dict):
+            raise ValueError(f"A network record is a JSON object. Received: {type(data).__name__} {data!r:.80}")
+        missing = [key for key in ("variant", "classes") if key not in data]
+        if missing:
+            raise ValueError(f"A network record needs the keys 'variant' and 'classes'. Received: keys {sorted(data)}")
+        _check_format_version(data)
         lrn = data.get("lrn")
+        if lrn is not None and not isinstance(lrn, dict):
+            raise ValueError(f"`lrn` must be an object of LRN constants or null. Received: lrn={lrn!r}")
         return cls(
             variant=data["variant"],
-            classes=int(data["classes"]),
+            classes=data["classes"],
             lrn=LRNConfig.from_dict(lrn) if lrn else None,
             input_size=data.get("input_size"),
             preprocessing=data.get("preprocessing"),
@@ -86,14 +116,30 @@ class NetworkRecord:
         return path
 
     @classmethod
-    def read(cls, directory: str | Path) -> NetworkRecord:
+    def read(cls, directory: str | Path, *, fix: str = NETWORK_FIX) -> NetworkRecord:
+        """The record in `directory`'s keras_alexnet.json; `DamagedFileError` (naming the file) if it is unreadable."""
         path = Path(directory) / NETWORK_FILENAME
-        try:
-            data = json.loads(path.read_text())
-        except FileNotFoundError:
+        if not path.is_file():
             raise ValueError(
                 f"{directory} is not a keras_alexnet checkpoint directory: it has no "
                 f"{NETWORK_FILENAME}. Write one with `keras-alexnet convert` or "
                 f"`keras_alexnet.weights.save_checkpoint`. Received: {directory}"
-            ) from None
-        return cls.from_dict(data)
+            )
+        data = read_json_file(path, fix=fix)
+        if _is_count(data.get("format_version", FORMAT_VERSION)):
+            _check_format_version(data)  # a newer format is not damage: the fix is an upgrade
+        try:
+            return cls.from_dict(data)
+        except ValueError as error:
+            raise DamagedFileError(path, f"it is not a valid network record ({error})", fix) from error
+
+
+def _check_format_version(data: dict) -> None:
+    version = data.get("format_version", FORMAT_VERSION)
+    if not _is_count(version):
+        raise ValueError(f"`format_version` must be a positive integer. Received: format_version={version!r}")
+    if version > FORMAT_VERSION:
+        raise ValueError(
+            f"This checkpoint was written by a newer keras_alexnet (format {version}); "
+            f"upgrade keras_alexnet to read it. Received: format_version={version}"
+        )
