@@ -32,12 +32,14 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+import re
 from pathlib import Path
 
 import keras
 
+from keras_alexnet.errors import DamagedFileError, read_json_file
 from keras_alexnet.outputs import apply_umask, check_output, publish, staging_directory
-from keras_alexnet.weights.network import NETWORK_FILENAME, NetworkRecord
+from keras_alexnet.weights.network import NETWORK_FILENAME, NETWORK_FIX, NetworkRecord
 from keras_alexnet.weights.resolve import NOTOP_WEIGHTS_FILENAME, TOP_WEIGHTS_FILENAME
 
 CHECKSUMS_FILENAME = "checksums.json"
@@ -135,13 +137,46 @@ def write_checksums(directory: Path) -> dict[str, str]:
     return checksums
 
 
+#: A sha256 as checksums.json records it: 64 lower-case hex digits.
+_SHA256 = re.compile(r"[0-9a-f]{64}")
+#: Most entries a checksums.json may list (a checkpoint has 6 files).
+MAX_CHECKSUM_ENTRIES = 64
+
+
+def is_plain_file_name(name) -> bool:
+    """Whether `name` names a file directly inside a directory: no separator, no '..', not absolute, no NUL."""
+    return (
+        isinstance(name, str)
+        and name not in ("", ".", "..")
+        and not any(character in name for character in ("/", "\\", "\0"))
+        and not os.path.isabs(name)
+    )
+
+
+def read_checksums(path: str | os.PathLike, *, fix: str | None = None) -> dict[str, str]:
+    """The `{file name: sha256}` of a checksums.json, checked: `DamagedFileError` naming `path` for anything else.
+
+    Names must be plain file names (never a path that leads out of the directory), values sha256 hex digests.
+    """
+    fix = fix or NETWORK_FIX
+    checksums = read_json_file(path, fix=fix)
+    if len(checksums) > MAX_CHECKSUM_ENTRIES:
+        raise DamagedFileError(path, f"it lists {len(checksums)} files, more than a checkpoint has", fix)
+    for name, digest in checksums.items():
+        if not is_plain_file_name(name):
+            raise DamagedFileError(path, f"it names {name!r}, which is not a plain file name of the directory", fix)
+        if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
+            raise DamagedFileError(path, f"its entry for {name!r} is not a sha256 hex digest: {digest!r:.80}", fix)
+    return checksums
+
+
 def verify_checksums(directory: str | os.PathLike) -> None:
-    """Raise ValueError if a file listed in checksums.json is missing or differs."""
+    """Raise ValueError if a file listed in checksums.json is missing or differs (DamagedFileError if the list is)."""
     directory = Path(directory)
     path = directory / CHECKSUMS_FILENAME
     if not path.is_file():
         return
-    for name, expected in json.loads(path.read_text()).items():
+    for name, expected in read_checksums(path).items():
         file = directory / name
         if not file.is_file():
             raise ValueError(f"Checkpoint {directory} is incomplete: {name} is missing. Received: {directory}")

@@ -7,6 +7,13 @@ checkpoint's `checksums.json` (and, for a registry record, the weights file
 against the sha256 the registry pins) before the weights are used; a file that
 fails is deleted from the cache and the error names both hashes.
 
+A repository's files are not trusted: `checksums.json` and `keras_alexnet.json`
+must be small JSON objects of the right shape (a malformed or hostile one is a
+`keras_alexnet.errors.DamagedFileError` naming the repo, and is deleted from
+the cache), only the checkpoint's own file names are ever downloaded or read,
+and a file the Hub announces as larger than a checkpoint's files can be
+(`MAX_FILE_BYTES`) is refused before it is downloaded.
+
 Example:
 
 >>> from keras_alexnet.weights.hub import parse_hf_uri
@@ -16,12 +23,14 @@ Example:
 
 from __future__ import annotations
 
+import contextlib
 import importlib
-import json
 import os
+from collections.abc import Iterator
 from pathlib import Path
 
-from keras_alexnet.weights.checkpoint import CHECKSUMS_FILENAME, sha256_file
+from keras_alexnet.errors import MAX_JSON_BYTES, DamagedFileError, format_bytes
+from keras_alexnet.weights.checkpoint import CHECKSUMS_FILENAME, read_checksums, sha256_file
 from keras_alexnet.weights.checksums import ChecksumMismatchError
 from keras_alexnet.weights.network import NETWORK_FILENAME
 from keras_alexnet.weights.registry import WeightsRecord
@@ -37,6 +46,9 @@ from keras_alexnet.weights.resolve import (
 #: Files of a checkpoint that loading needs, in download order (after checksums.json).
 LOADED_FILES = (NETWORK_FILENAME, TOP_WEIGHTS_FILENAME, NOTOP_WEIGHTS_FILENAME)
 _TRUE = ("1", "on", "yes", "true")
+#: The most bytes a checkpoint file on the Hub may have: AlexNet's float32 weights are about 245 MB.
+MAX_FILE_BYTES = {CHECKSUMS_FILENAME: MAX_JSON_BYTES, NETWORK_FILENAME: MAX_JSON_BYTES}
+MAX_WEIGHTS_BYTES = 2 * 1000**3
 
 
 def parse_hf_uri(uri: str) -> tuple[str, str | None]:
@@ -80,8 +92,11 @@ def download_file(repo_id: str, filename: str, revision: str | None, *, token: s
     )
 
     where = f"{filename!r} of Hub repo {repo_id!r} at revision {revision or 'main'!r}"
+    offline = is_offline()
     try:
-        return Path(hf_hub_download(repo_id, filename, revision=revision, token=token, local_files_only=is_offline()))
+        if not offline:
+            _check_announced_size(repo_id, filename, revision, token, where)
+        return Path(hf_hub_download(repo_id, filename, revision=revision, token=token, local_files_only=offline))
     except GatedRepoError as error:
         raise WeightsUnavailableError(
             f"Cannot download {where}: the repo is gated; accept its terms on the Hub and set HF_TOKEN. "
@@ -112,6 +127,28 @@ def download_file(repo_id: str, filename: str, revision: str | None, *, token: s
         raise WeightsUnavailableError(
             f"Cannot download {where}: {type(error).__name__}: {error}. {offline_help(repo_id)}"
         ) from error
+
+
+def _check_announced_size(repo_id: str, filename: str, revision: str | None, token: str | None, where: str) -> None:
+    """Refuse, before downloading, a file the Hub announces as larger than a checkpoint's file can be."""
+    from huggingface_hub import get_hf_file_metadata, hf_hub_url
+
+    limit = MAX_FILE_BYTES.get(filename, MAX_WEIGHTS_BYTES)
+    size = get_hf_file_metadata(hf_hub_url(repo_id, filename, revision=revision), token=token).size
+    if size is not None and size > limit:
+        raise WeightsUnavailableError(
+            f"Cannot download {where}: the Hub announces {format_bytes(size)}, more than a keras_alexnet "
+            f"checkpoint's {filename} can be ({format_bytes(limit)} at most); it was not downloaded. The repository "
+            f"is not a keras_alexnet checkpoint written by `keras-alexnet push`. {offline_help(repo_id)}"
+        )
+
+
+def _hub_fix(repo_id: str) -> str:
+    return (
+        f"The file from Hub repo {repo_id!r} is not what `keras-alexnet push` writes, and was deleted from the "
+        f"cache; use another revision or repository, or ask its owner to push the checkpoint again. "
+        f"{offline_help(repo_id)}"
+    )
 
 
 def _transport_errors() -> tuple[type[Exception], ...]:
@@ -157,13 +194,8 @@ def download_checkpoint(
     """
     checksums_path = download_file(repo_id, CHECKSUMS_FILENAME, revision, token=token)
     commit = checksums_path.parent.name  # snapshots/<commit>/checksums.json: pin the rest to this commit
-    try:
-        checksums = json.loads(checksums_path.read_text())
-    except ValueError as error:
-        _delete_cached(checksums_path)
-        raise WeightsUnavailableError(
-            f"{CHECKSUMS_FILENAME} of Hub repo {repo_id!r} is not valid JSON ({error}); deleted from the cache."
-        ) from error
+    with _deleted_if_damaged(checksums_path):
+        checksums = read_checksums(checksums_path, fix=_hub_fix(repo_id))
     if NETWORK_FILENAME not in checksums:
         raise WeightsUnavailableError(
             f"Hub repo {repo_id!r} is not a keras_alexnet checkpoint: its {CHECKSUMS_FILENAME} lists no "
@@ -181,11 +213,30 @@ def download_checkpoint(
     return checksums_path.parent
 
 
+@contextlib.contextmanager
+def _deleted_if_damaged(path: Path) -> Iterator[None]:
+    """On `DamagedFileError` inside, delete `path` from the Hugging Face cache (the next call downloads it again)."""
+    try:
+        yield
+    except DamagedFileError:
+        _delete_cached(path)
+        raise
+
+
+def _read_downloaded_checkpoint(directory: Path, repo_id: str) -> ResolvedWeights:
+    """`read_checkpoint_dir` of a downloaded snapshot; a damaged keras_alexnet.json is deleted from the cache."""
+    from keras_alexnet.weights.network import NetworkRecord
+
+    with _deleted_if_damaged(directory / NETWORK_FILENAME):
+        NetworkRecord.read(directory, fix=_hub_fix(repo_id))
+    return read_checkpoint_dir(directory)
+
+
 def resolve_hf_uri(uri: str) -> ResolvedWeights:
     """Resolve `hf://org/repo[@revision]` to verified local files."""
     repo_id, revision = parse_hf_uri(uri)
     directory = download_checkpoint(repo_id, revision)
-    resolved = read_checkpoint_dir(directory)
+    resolved = _read_downloaded_checkpoint(directory, repo_id)
     return ResolvedWeights(
         description=uri,
         network=resolved.network,
@@ -201,7 +252,7 @@ def resolve_registered_hub_copy(record: WeightsRecord, hub_org: str | None = Non
         raise WeightsUnavailableError(f"{record.name!r} has no published Hub copy (no pinned revision and sha256).")
     repo_id = hub.repo_id(hub_org)
     directory = download_checkpoint(repo_id, hub.revision, pinned_sha256={hub.filename: hub.sha256})
-    resolved = read_checkpoint_dir(directory)
+    resolved = _read_downloaded_checkpoint(directory, repo_id)
     if resolved.network != record.network:
         raise WeightsUnavailableError(
             f"Hub repo {repo_id!r}@{hub.revision} holds a {resolved.network} checkpoint, but the registry "
