@@ -132,9 +132,13 @@ def download_file(repo_id: str, filename: str, revision: str | None, *, token: s
 def _check_announced_size(repo_id: str, filename: str, revision: str | None, token: str | None, where: str) -> None:
     """Refuse, before downloading, a file the Hub announces as larger than a checkpoint's file can be."""
     from huggingface_hub import get_hf_file_metadata, hf_hub_url
+    from huggingface_hub.errors import HfHubHTTPError
 
     limit = MAX_FILE_BYTES.get(filename, MAX_WEIGHTS_BYTES)
-    size = get_hf_file_metadata(hf_hub_url(repo_id, filename, revision=revision), token=token).size
+    try:
+        size = get_hf_file_metadata(hf_hub_url(repo_id, filename, revision=revision), token=token).size
+    except (HfHubHTTPError, OSError, *_transport_errors()):
+        return  # hf_hub_download meets the same failure: it may still use the cached file, or says what is wrong
     if size is not None and size > limit:
         raise WeightsUnavailableError(
             f"Cannot download {where}: the Hub announces {format_bytes(size)}, more than a keras_alexnet "
