@@ -102,3 +102,71 @@ def test_console_entry_point_help():
     assert result.returncode == 0
     for command in ("info", "predict"):
         assert command in result.stdout
+
+
+def test_predict_every_bad_file_is_one_line_and_the_rest_are_classified(images, tmp_path, capsys, monkeypatch):
+    import builtins
+    import os
+    import struct
+    import zlib
+
+    photos, gray, _ = images
+
+    def png_header(path, width, height):  # a PNG that claims width x height pixels and holds none
+        ihdr = b"IHDR" + struct.pack(">IIBBBBB", width, height, 8, 0, 0, 0, 0)
+        chunk = struct.pack(">I", 13) + ihdr + struct.pack(">I", zlib.crc32(ihdr))
+        path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk + b"\x00\x00\x00\x00IEND\xaeB`\x82")
+
+    bad = {name: tmp_path / name for name in ("truncated.jpg", "empty.jpg", "folder.jpg", "locked.jpg", "text.jpg")}
+    with open(photos[0], "rb") as photo:
+        data = photo.read()
+    bad["truncated.jpg"].write_bytes(data[: len(data) // 2])
+    bad["empty.jpg"].write_bytes(b"")
+    bad["folder.jpg"].mkdir()
+    bad["locked.jpg"].write_bytes(data)
+    bad["text.jpg"].write_text("hello, I am not a picture\n")
+    bad["bomb.png"] = tmp_path / "bomb.png"
+    png_header(bad["bomb.png"], 60000, 60000)  # Pillow's DecompressionBombError (not an OSError)
+    bad["huge.png"] = tmp_path / "huge.png"
+    png_header(bad["huge.png"], 20000, 20000)  # over MAX_IMAGE_PIXELS
+    bad["missing.jpg"] = tmp_path / "missing.jpg"
+    deep = tmp_path / "deep16.png"
+    Image.fromarray(np.linspace(0, 65535, 300 * 200).astype(np.uint16).reshape(200, 300)).save(deep)
+
+    locked = str(bad["locked.jpg"])
+    os.chmod(locked, 0)
+    if os.geteuid() == 0:  # root reads any file: make the open fail the way it does for a user
+        real_open = builtins.open
+
+        def open_(file, *args, **kwargs):
+            if os.fspath(file) == locked if isinstance(file, str | os.PathLike) else False:
+                raise PermissionError(13, "Permission denied", locked)
+            return real_open(file, *args, **kwargs)
+
+        monkeypatch.setattr(builtins, "open", open_)
+
+    good = [*photos, gray, str(deep)]
+    arguments = [good[0], *map(str, bad.values()), *good[1:]]
+    status = main(["predict", *arguments, "--weights", "none", "--top", "1", "--batch-size", "2"])
+    captured = capsys.readouterr()
+    assert status == 1
+    assert "Traceback" not in captured.out + captured.err
+    error_lines = [line for line in captured.err.splitlines() if line.startswith("keras-alexnet predict: error: ")]
+    assert len(error_lines) == len(bad), error_lines
+    for path in bad.values():
+        assert sum(str(path) in line for line in error_lines) == 1, (path, error_lines)
+    for path in good:
+        assert f"{path}\n  1. " in captured.out
+    assert captured.out.count("  1. ") == len(good)
+    assert any("Permission denied" in line and locked in line for line in error_lines), error_lines
+    assert any("MAX_IMAGE_PIXELS" in line and "20000 x 20000" in line for line in error_lines), error_lines
+
+
+@pytest.mark.parametrize("value", ["0", "-3", "two"])
+def test_predict_batch_size_must_be_positive(images, capsys, value):
+    photos, _, _ = images
+    with pytest.raises(SystemExit) as caught:
+        main(["predict", photos[0], "--weights", "none", "--batch-size", value])
+    assert caught.value.code == 2
+    err = capsys.readouterr().err
+    assert "--batch-size" in err and f"Received: '{value}'" in err and "Traceback" not in err
