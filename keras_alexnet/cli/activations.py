@@ -13,6 +13,8 @@ import argparse
 import os
 from pathlib import Path
 
+from keras_alexnet.cli.arguments import positive_int
+
 
 def register(subparsers) -> None:
     from keras_alexnet.analysis.cli_options import add_model_options
@@ -26,7 +28,7 @@ def register(subparsers) -> None:
     parser.add_argument("image", metavar="IMAGE", help="image file")
     parser.add_argument("--layer", default="conv1", help="layer with feature maps (default: conv1)")
     parser.add_argument("-o", "--output", default="activations.png", help="PNG to write")
-    parser.add_argument("--max-maps", type=int, default=None, help="draw only the first N channels")
+    parser.add_argument("--max-maps", type=positive_int, default=None, help="draw only the first N channels")
     add_model_options(parser)
     parser.set_defaults(func=run)
 

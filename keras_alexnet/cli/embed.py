@@ -12,6 +12,8 @@ from __future__ import annotations
 import argparse
 import os
 
+from keras_alexnet.cli.arguments import positive_int
+
 
 def register(subparsers) -> None:
     from keras_alexnet.analysis.cli_options import add_model_options
@@ -29,7 +31,7 @@ def register(subparsers) -> None:
     parser.add_argument("--overwrite", action="store_true", help="replace OUTPUT even if it is not an earlier index")
     add_model_options(parser)
     parser.add_argument("--layer", default="fc7", help="layer whose output is stored (default: fc7)")
-    parser.add_argument("--batch-size", type=int, default=32, help="images per batch (default: 32)")
+    parser.add_argument("--batch-size", type=positive_int, default=32, help="images per batch (default: 32)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
     parser.set_defaults(func=run)
 

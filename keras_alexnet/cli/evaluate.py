@@ -14,6 +14,8 @@ import argparse
 import json
 from pathlib import Path
 
+from keras_alexnet.cli.arguments import non_negative_int, positive_int
+
 
 def register(subparsers) -> None:
     from keras_alexnet.analysis.cli_options import add_model_options
@@ -28,13 +30,13 @@ def register(subparsers) -> None:
     add_model_options(parser)
     add_split_arguments(parser, split="validation", dataset_default=None)
     parser.add_argument("--ten-crop", action="store_true", help="also evaluate the paper's ten-crop average")
-    parser.add_argument("--batch-size", type=int, default=32)
+    parser.add_argument("--batch-size", type=positive_int, default=32)
     parser.add_argument("--csv", default="per_class_accuracy.csv", help="per-class accuracy CSV to write")
     parser.add_argument("--json", default=None, help="also write the summary as JSON")
     parser.add_argument(
         "--plot", default="evaluation.png", help="PNG: per-class accuracy and the most-confused classes"
     )
-    parser.add_argument("--top-confusions", type=int, default=10, help="most-confused pairs to print")
+    parser.add_argument("--top-confusions", type=non_negative_int, default=10, help="most-confused pairs to print")
     parser.set_defaults(func=run)
 
 

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 import json
 
+from keras_alexnet.cli.arguments import positive_int
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -15,7 +17,7 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--variant", default="original", help="original (default) or torchvision")
     parser.add_argument("--no-top", action="store_true", help="without fc6/fc7/predictions")
-    parser.add_argument("--input-size", type=int, default=None, help="input side in pixels (with --no-top)")
+    parser.add_argument("--input-size", type=positive_int, default=None, help="input side in pixels (with --no-top)")
     parser.add_argument("--json", action="store_true", help="print JSON instead of a table")
     parser.set_defaults(func=run)
 

@@ -15,6 +15,8 @@ import json
 import os
 from pathlib import Path
 
+from keras_alexnet.cli.arguments import positive_int
+
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
@@ -25,7 +27,7 @@ def register(subparsers) -> None:
     )
     parser.add_argument("queries", metavar="QUERY", nargs="+", help="query image files")
     parser.add_argument("--index", required=True, help="index written by `keras-alexnet embed`")
-    parser.add_argument("-k", type=int, default=6, help="neighbours per query (default: 6)")
+    parser.add_argument("-k", type=positive_int, default=6, help="neighbours per query (default: 6)")
     parser.add_argument("-o", "--output", default="neighbours.png", help="PNG to write (default: neighbours.png)")
     parser.add_argument("--metric", choices=("euclidean", "cosine"), default="euclidean")
     parser.add_argument("--json", default=None, help="also write the neighbours and distances as JSON")
@@ -39,7 +41,7 @@ def register(subparsers) -> None:
         default=None,
         help="override the weights recorded in the index (must be the network the index was built with)",
     )
-    parser.add_argument("--chunk-rows", type=int, default=4096, help="index rows compared at a time")
+    parser.add_argument("--chunk-rows", type=positive_int, default=4096, help="index rows compared at a time")
     parser.set_defaults(func=run)
 
 

@@ -9,6 +9,7 @@ Example:
 
 from __future__ import annotations
 
+from keras_alexnet.cli.arguments import positive_int
 from keras_alexnet.data.options import add_split_arguments
 
 
@@ -21,7 +22,7 @@ def register(subparsers) -> None:
         "pixel_stats.npz and pixel_stats.json in --output (pass it to `train --stats`).",
     )
     add_split_arguments(parser, split="train")
-    parser.add_argument("--resize", type=int, default=256)
+    parser.add_argument("--resize", type=positive_int, default=256)
     parser.add_argument("--output", required=True, help="directory to write pixel_stats.npz/json into")
     parser.set_defaults(func=run)
 
