@@ -146,7 +146,7 @@ def _to_rgb(image: Image.Image) -> Image.Image:
 def _to_8bit(image: Image.Image) -> Image.Image:
     """A grey (`L`) image of a 16-bit, 32-bit or float image, scaled as `open_rgb` describes."""
     scale = 255.0 if image.mode == "F" else 255.0 / _integer_maximum(image)
-    # Pillow's point() works on I;16, I and F, not on I;16B/L/N.
+    # point() runs x * scale + offset in C on I;16, I and F images (Pillow >= 10), not on I;16B/L/N.
     samples = image if image.mode in ("I;16", "I", "F") else image.convert("I")
     # point() with x * scale + offset runs in C; converting to L clips to 0-255 (the + 0.5 rounds).
     return samples.point(lambda x: x * scale + 0.5).convert("L")
