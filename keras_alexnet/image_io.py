@@ -32,8 +32,9 @@ from PIL import Image, ImageOps
 
 #: The most pixels `open_rgb` decodes at full resolution (after a JPEG's reduced-scale `draft`, which decodes
 #: 1/4 to 1/64 of the pixels). 2**27 (134 M) holds a 100-megapixel sensor's TIFF or PNG (11648 x 8736) and a
-#: 16000 x 8000 panorama; decoding costs at most 8 bytes a pixel (a 4-byte decoded image and its 4-byte RGB
-#: copy), so one image never takes more than about 1.1 GB, whatever a (possibly tiny) file claims. Raise it
+#: 16000 x 8000 panorama; decoding and converting take up to ~8 bytes a pixel (a 4-byte decoded image and its
+#: 4-byte RGB copy; measured at the limit: 0.3 to 1.0 GB above the process's own, RGB PNG to 32-bit TIFF), so one
+#: image stays near 1 GB whatever a (possibly tiny) file claims. Raise it
 #: (`keras_alexnet.image_io.MAX_IMAGE_PIXELS = ...`) for bigger files you trust.
 MAX_IMAGE_PIXELS = 2**27
 
