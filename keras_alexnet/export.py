@@ -44,6 +44,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
+from keras_alexnet.errors import ExportMismatchError
 from keras_alexnet.outputs import apply_umask, check_output, publish, staging_directory
 from keras_alexnet.version import __version__
 
@@ -279,8 +280,9 @@ def verify_export(
 ) -> float:
     """Max absolute difference between `model` and the artifact on a sample batch.
 
-    Raises RuntimeError where an output differs by more than `atol + rtol * max |keras output|` (`rtol`: see
-    `default_rtol`), or where a classifier's top-1 class changes.
+    Raises `keras_alexnet.errors.ExportMismatchError` (a RuntimeError) where an output differs by
+    more than `atol + rtol * max |keras output|` (`rtol`: see `default_rtol`), or where a
+    classifier's top-1 class changes.
     """
     from keras_alexnet.models.alexnet import has_top
 
@@ -289,7 +291,7 @@ def verify_export(
     expected = np.asarray(model(x, training=False), "float32")
     actual = load_exported(path, format)(x)
     if actual.shape != expected.shape:
-        raise RuntimeError(
+        raise ExportMismatchError(
             f"The exported {format} model returns shape {actual.shape}, the Keras model {expected.shape}"
         )
     diff = float(np.max(np.abs(actual - expected)))
@@ -299,7 +301,7 @@ def verify_export(
     same_top1 = not has_top(model) or np.array_equal(actual.argmax(-1), expected.argmax(-1))
     if not within or not same_top1:
         reason = "a different top-1 class" if within else f"max |diff| = {diff:.3g} (tolerance {tolerance:.3g})"
-        raise RuntimeError(
+        raise ExportMismatchError(
             f"The exported {format} model disagrees with the Keras model: {reason}; the artifact was not written"
         )
     return diff

@@ -43,6 +43,7 @@ import tensorflow as tf
 from keras_alexnet.data import PixelStatistics, compute_statistics, make_eval_dataset
 from keras_alexnet.data.pipelines import make_epochs_dataset, make_train_dataset, train_squares
 from keras_alexnet.data.statistics import STATS_NPZ
+from keras_alexnet.errors import TrainingDivergedError
 from keras_alexnet.models.variants import get_variant
 from keras_alexnet.outputs import write_file_atomic
 from keras_alexnet.training.callbacks import AtomicBackupAndRestore, EpochModelSaver, NaNGuard, save_model_atomic
@@ -279,7 +280,7 @@ def _run_fit(
         shuffle=False,  # the dataset shuffles itself, per (seed, epoch)
     )
     if guard.failure is not None:
-        raise RuntimeError(guard.message(backup_dir))
+        raise TrainingDivergedError(guard.message(backup_dir))
     columns = keras_history.history
     count = len(next(iter(columns.values()))) if columns else 0
     return [{k: float(v[i]) for k, v in columns.items()} for i in range(count)]

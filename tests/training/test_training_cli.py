@@ -168,7 +168,7 @@ def test_train_config_file_with_overrides(tmp_path, monkeypatch):
 
     def fake_train(config):
         seen["config"] = config
-        raise RuntimeError("stop here")
+        raise ValueError("stop here")
 
     monkeypatch.setattr(training, "train", fake_train)
     assert main(["train", "--config", str(tmp_path / "config.json"), "--epochs", "2"]) == 1
