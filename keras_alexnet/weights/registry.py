@@ -58,18 +58,28 @@ class Original:
 class HubLocation:
     """Where the converted checkpoint lives on the Hugging Face Hub.
 
-    A location is published once a pinned commit (`revision`) and the sha256 of
-    `filename` at that commit are recorded; `keras-alexnet push` prints both.
+    A location is published once the sha256 of `filename` and a pinned commit
+    (`revision`) or a Hub tag (`tag`, e.g. "v1") are recorded; `keras-alexnet
+    release` prints them. With a tag, the tag is downloaded (its owner may move
+    it, e.g. to a commit with a corrected model card) and `revision` records the
+    commit it pointed at when released; the sha256 stays the trust anchor: a tag
+    moved to other weights is refused (`keras_alexnet.weights.hub.HubTagMovedError`).
     """
 
     repo_name: str
     revision: str | None = None  # a pinned commit sha, once published
     filename: str = "model.weights.h5"
     sha256: str | None = None
+    tag: str | None = None  # a Hub tag to download instead of `revision` (verified against `sha256`)
 
     @property
     def published(self) -> bool:
-        return self.revision is not None and self.sha256 is not None
+        return (self.revision is not None or self.tag is not None) and self.sha256 is not None
+
+    @property
+    def download_revision(self) -> str | None:
+        """What is downloaded: the tag if one is recorded, else the pinned commit."""
+        return self.tag or self.revision
 
     def repo_id(self, org: str | None = None) -> str:
         """`org/repo_name`; `org` defaults to `$KERAS_ALEXNET_HUB_ORG`, else "keras-alexnet"."""
@@ -81,6 +91,7 @@ class HubLocation:
             "revision": self.revision,
             "filename": self.filename,
             "sha256": self.sha256,
+            "tag": self.tag,
             "published": self.published,
         }
 
