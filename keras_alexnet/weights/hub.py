@@ -14,6 +14,11 @@ the cache), only the checkpoint's own file names are ever downloaded or read,
 and a file the Hub announces as larger than a checkpoint's files can be
 (`MAX_FILE_BYTES`) is refused before it is downloaded.
 
+A record's Hub copy may be named by a tag (`HubLocation.tag`, e.g. "v1"): the tag
+is downloaded, and the weights must still have the sha256 the registry pins; a tag
+moved to other weights is refused (`HubTagMovedError`, naming the tag, the repo,
+both sha256s and the fix).
+
 Example:
 
 >>> from keras_alexnet.weights.hub import parse_hf_uri
@@ -79,8 +84,30 @@ def offline_help(repo_id: str) -> str:
     )
 
 
-def download_file(repo_id: str, filename: str, revision: str | None, *, token: str | None = None) -> Path:
-    """`hf_hub_download` of one file, with errors that name the repo, the revision and the file."""
+class PinnedChecksumMismatchError(ChecksumMismatchError):
+    """A downloaded file's sha256 differs from the one the keras_alexnet registry pins (the file was deleted)."""
+
+    def __init__(self, message: str, *, filename: str, expected: str, actual: str, commit: str):
+        super().__init__(message)
+        self.filename, self.expected, self.actual, self.commit = filename, expected, actual, commit
+
+
+class HubTagMovedError(ChecksumMismatchError):
+    """A record's Hub tag now points at weights other than the ones the registry pins: refused."""
+
+
+def download_file(
+    repo_id: str,
+    filename: str,
+    revision: str | None,
+    *,
+    token: str | None = None,
+    cache_dir: str | os.PathLike | None = None,
+) -> Path:
+    """`hf_hub_download` of one file, with errors that name the repo, the revision and the file.
+
+    `cache_dir` is a Hugging Face cache other than the default (`keras-alexnet release` pulls into an empty one).
+    """
     from huggingface_hub import hf_hub_download
     from huggingface_hub.errors import (
         EntryNotFoundError,
@@ -96,7 +123,11 @@ def download_file(repo_id: str, filename: str, revision: str | None, *, token: s
     try:
         if not offline:
             _check_announced_size(repo_id, filename, revision, token, where)
-        return Path(hf_hub_download(repo_id, filename, revision=revision, token=token, local_files_only=offline))
+        return Path(
+            hf_hub_download(
+                repo_id, filename, revision=revision, token=token, local_files_only=offline, cache_dir=cache_dir
+            )
+        )
     except GatedRepoError as error:
         raise WeightsUnavailableError(
             f"Cannot download {where}: the repo is gated; accept its terms on the Hub and set HF_TOKEN. "
@@ -174,14 +205,23 @@ def _delete_cached(path: Path) -> None:
         blob.unlink(missing_ok=True)
 
 
+_PINNED = "pinned in the keras_alexnet registry"
+
+
 def _verify(path: Path, expected: str, source: str, repo_id: str) -> None:
     actual = sha256_file(path)
     if actual != expected:
         _delete_cached(path)
-        raise ChecksumMismatchError(
+        message = (
             f"{path.name} downloaded from Hub repo {repo_id!r} is corrupted: its sha256 is {actual}, expected "
             f"{expected} ({source}). The bad file was deleted from the cache; download again. Received: {path}"
         )
+        if source == _PINNED:
+            commit = path.parent.name  # snapshots/<commit>/<file>
+            raise PinnedChecksumMismatchError(
+                message, filename=path.name, expected=expected, actual=actual, commit=commit
+            )
+        raise ChecksumMismatchError(message)
 
 
 def download_checkpoint(
@@ -190,13 +230,15 @@ def download_checkpoint(
     *,
     pinned_sha256: dict[str, str] | None = None,
     token: str | None = None,
+    cache_dir: str | os.PathLike | None = None,
 ) -> Path:
     """Download a checkpoint's files from the Hub, verify them and return the local snapshot directory.
 
     `pinned_sha256` maps file names to sha256s that take precedence over the
     repository's own `checksums.json` (the registry pins the weights file).
+    `cache_dir`: a Hugging Face cache other than the default.
     """
-    checksums_path = download_file(repo_id, CHECKSUMS_FILENAME, revision, token=token)
+    checksums_path = download_file(repo_id, CHECKSUMS_FILENAME, revision, token=token, cache_dir=cache_dir)
     commit = checksums_path.parent.name  # snapshots/<commit>/checksums.json: pin the rest to this commit
     with _deleted_if_damaged(checksums_path):
         checksums = read_checksums(checksums_path, fix=_hub_fix(repo_id))
@@ -209,9 +251,9 @@ def download_checkpoint(
     for filename in LOADED_FILES:
         if filename not in checksums and filename not in pinned:
             continue
-        path = download_file(repo_id, filename, commit, token=token)
+        path = download_file(repo_id, filename, commit, token=token, cache_dir=cache_dir)
         if filename in pinned:
-            _verify(path, pinned[filename], "pinned in the keras_alexnet registry", repo_id)
+            _verify(path, pinned[filename], _PINNED, repo_id)
         if filename in checksums:
             _verify(path, checksums[filename], f"listed in the checkpoint's {CHECKSUMS_FILENAME}", repo_id)
     return checksums_path.parent
@@ -249,24 +291,55 @@ def resolve_hf_uri(uri: str) -> ResolvedWeights:
     )
 
 
-def resolve_registered_hub_copy(record: WeightsRecord, hub_org: str | None = None) -> ResolvedWeights:
-    """The published Hub copy of `record`, at its pinned revision, with the weights' sha256 checked."""
+def resolve_registered_hub_copy(
+    record: WeightsRecord, hub_org: str | None = None, *, cache_dir: str | os.PathLike | None = None
+) -> ResolvedWeights:
+    """The published Hub copy of `record`, at its tag or pinned revision, with the weights' sha256 checked."""
     hub = record.hub
     if not hub.published:
-        raise WeightsUnavailableError(f"{record.name!r} has no published Hub copy (no pinned revision and sha256).")
+        raise WeightsUnavailableError(
+            f"{record.name!r} has no published Hub copy (no pinned revision or tag, and sha256)."
+        )
     repo_id = hub.repo_id(hub_org)
-    directory = download_checkpoint(repo_id, hub.revision, pinned_sha256={hub.filename: hub.sha256})
+    revision = hub.download_revision
+    try:
+        directory = download_checkpoint(
+            repo_id, revision, pinned_sha256={hub.filename: hub.sha256}, cache_dir=cache_dir
+        )
+    except PinnedChecksumMismatchError as error:
+        if hub.tag is None:
+            raise
+        raise HubTagMovedError(tag_moved_message(record, repo_id, error)) from error
     resolved = _read_downloaded_checkpoint(directory, repo_id)
     if resolved.network != record.network:
         raise WeightsUnavailableError(
-            f"Hub repo {repo_id!r}@{hub.revision} holds a {resolved.network} checkpoint, but the registry "
+            f"Hub repo {repo_id!r}@{revision} holds a {resolved.network} checkpoint, but the registry "
             f"record {record.name!r} describes {record.network}."
         )
     return ResolvedWeights(
-        description=f"{record.name} (hf://{repo_id}@{hub.revision})",
+        description=f"{record.name} (hf://{repo_id}@{revision})",
         network=resolved.network,
         top_path=resolved.top_path,
         notop_path=resolved.notop_path,
+    )
+
+
+def tag_moved_message(record: WeightsRecord, repo_id: str, error: PinnedChecksumMismatchError) -> str:
+    """Why a record's Hub tag is refused, and what to do."""
+    hub = record.hub
+    back = (
+        f"move the tag back to the released commit {hub.revision} (`HfApi().delete_tag({repo_id!r}, "
+        f"tag={hub.tag!r})`, then `create_tag(..., revision={hub.revision!r})`) or load that commit as "
+        f"`weights='hf://{repo_id}@{hub.revision}'`"
+        if hub.revision
+        else "move the tag back to the released commit"
+    )
+    return (
+        f"Hub tag {hub.tag!r} of repo {repo_id!r} now points at commit {error.commit}, whose {error.filename} has "
+        f"sha256 {error.actual}, but the keras_alexnet registry record {record.name!r} pins sha256 "
+        f"{error.expected}: the tag was moved to other weights, so it is refused (the file was deleted from the "
+        f"cache). To fix: {back}; if the new weights are intended, pin their sha256 in the registry (the fields "
+        f"`keras-alexnet release` prints). Received: tag {hub.tag!r} -> sha256 {error.actual}"
     )
 
 
