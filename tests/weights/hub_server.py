@@ -11,7 +11,9 @@ without Xet (`HF_HUB_DISABLE_XET=1`):
   and `Range` support; errors are 404 with `X-Error-Code` RepoNotFound / RevisionNotFound /
   EntryNotFound;
 - `GET /api/models/{repo}[/revision/{rev}]` and `GET /api/models/{repo}/tree/{rev}` for
-  `snapshot_download`.
+  `snapshot_download`;
+- tags: `POST /api/models/{repo}/tag/{rev}` (`create_tag`; 409 if the tag exists) and
+  `DELETE /api/models/{repo}/tag/{tag}` (`delete_tag`); a tag resolves like a branch.
 
 Faults for tests: `server.corrupt.add(path)` serves that file with one byte flipped (same
 size); `server.truncate.add(path)` announces the full length but never sends more than the
@@ -52,6 +54,7 @@ class Repo:
         self.branches: dict[str, str] = {}
         self.commits: dict[str, dict[str, bytes]] = {}
         self.lfs_paths: set[str] = set()
+        self.tags: dict[str, str] = {}
         empty = secrets.token_hex(20)
         self.commits[empty] = {}
         self.branches["main"] = empty
@@ -59,6 +62,8 @@ class Repo:
     def resolve(self, revision: str) -> str | None:
         if revision in self.branches:
             return self.branches[revision]
+        if revision in self.tags:
+            return self.tags[revision]
         return revision if revision in self.commits else None
 
 
@@ -211,6 +216,8 @@ class _Handler(BaseHTTPRequestHandler):
                 return self._error(409, "BranchExists", "Branch already exists")
             repo.branches[m.group(2)] = repo.branches["main"]
             return self._json(200, {})
+        if m := re.fullmatch(r"/api/models/([^/]+/[^/]+)/tag/([^/]+)", path):
+            return self._create_tag(m.group(1), m.group(2), json.loads(body)["tag"])
         if m := re.fullmatch(r"/api/models/([^/]+/[^/]+)/preupload/([^/]+)", path):
             if self._repo(m.group(1)) is None:
                 return None
@@ -247,6 +254,29 @@ class _Handler(BaseHTTPRequestHandler):
                 self.hub.lfs_objects[m.group(1)] = body
             return self._send(200, b"")
         return self._error(404, "NotFound", f"No route for PUT {path}")
+
+    def do_DELETE(self):
+        self._record()
+        path = unquote(urlparse(self.path).path)
+        if m := re.fullmatch(r"/api/models/([^/]+/[^/]+)/tag/([^/]+)", path):
+            if (repo := self._repo(m.group(1))) is None:
+                return None
+            with self.hub.lock:
+                if repo.tags.pop(m.group(2), None) is None:
+                    return self._error(404, "RevisionNotFound", f"Tag {m.group(2)} not found")
+            return self._json(200, {})
+        return self._error(404, "NotFound", f"No route for DELETE {path}")
+
+    def _create_tag(self, repo_id: str, revision: str, tag: str):
+        if (repo := self._repo(repo_id)) is None:
+            return None
+        with self.hub.lock:
+            if (sha := repo.resolve(revision)) is None:
+                return self._error(404, "RevisionNotFound", f"Revision {revision} not found")
+            if tag in repo.tags or tag in repo.branches:
+                return self._json(409, {"error": f"Tag {tag} already exists"})
+            repo.tags[tag] = sha
+        return self._json(200, {})
 
     def _validate_yaml(self, content: str):
         """Check the README's YAML front matter parses to a mapping (the Hub checks more)."""
