@@ -18,6 +18,7 @@ from __future__ import annotations
 import dataclasses
 import json
 import os
+import re
 import tempfile
 from pathlib import Path
 
@@ -37,12 +38,20 @@ class PushResult:
     weights_sha256: str
     wrote_model_card: bool
 
-    def registry_snippet(self) -> str:
+    def registry_fields(self, tag: str | None = None) -> dict[str, str]:
+        """The `HubLocation` fields that pin this upload (with `tag`, a Hub tag pointing at the commit)."""
+        fields = {
+            "repo_name": self.repo_id.split("/", 1)[1],
+            "revision": self.commit_sha,
+            "filename": TOP_WEIGHTS_FILENAME,
+            "sha256": self.weights_sha256,
+        }
+        return fields | ({"tag": tag} if tag else {})
+
+    def registry_snippet(self, tag: str | None = None) -> str:
         """The `HubLocation(...)` arguments to paste into `keras_alexnet/weights/registry.py`."""
-        return (
-            f'hub=HubLocation(repo_name="{self.repo_id.split("/", 1)[1]}", revision="{self.commit_sha}", '
-            f'filename="{TOP_WEIGHTS_FILENAME}", sha256="{self.weights_sha256}")'
-        )
+        arguments = ", ".join(f'{key}="{value}"' for key, value in self.registry_fields(tag).items())
+        return f"hub=HubLocation({arguments})"
 
 
 def push_to_hub(
@@ -55,6 +64,7 @@ def push_to_hub(
     commit_message: str | None = None,
     network: NetworkRecord | None = None,
     token: str | None = None,
+    replace_all: bool = False,
 ) -> PushResult:
     """Upload a checkpoint directory (or a model, saved as one first) to `repo_id` in one commit.
 
@@ -68,9 +78,19 @@ def push_to_hub(
         commit_message: defaults to "Upload keras_alexnet checkpoint".
         network: with a model, its `NetworkRecord` (`keras_alexnet.network_record(model)` if None).
         token: a Hub token; defaults to `HF_TOKEN` / the saved login.
+        replace_all: delete the repository's other files in the same commit, so that the commit holds exactly
+            the checkpoint's files (`keras-alexnet release`); the Hub's `.gitattributes` is always kept.
     """
+    options = dict(
+        revision=revision,
+        private=private,
+        write_card=write_card,
+        commit_message=commit_message,
+        token=token,
+        replace_all=replace_all,
+    )
     if isinstance(model_or_dir, str | os.PathLike):
-        return _push_directory(Path(model_or_dir), repo_id, revision, private, write_card, commit_message, token)
+        return _push_directory(Path(model_or_dir), repo_id, **options)
     from keras_alexnet.models.alexnet import has_top, network_record
     from keras_alexnet.weights.checkpoint import save_checkpoint
 
@@ -81,10 +101,12 @@ def push_to_hub(
         )
     with tempfile.TemporaryDirectory(prefix="keras_alexnet_push_") as tmp:
         directory = save_checkpoint(model_or_dir, Path(tmp) / "checkpoint", network or network_record(model_or_dir))
-        return _push_directory(directory, repo_id, revision, private, write_card, commit_message, token)
+        return _push_directory(directory, repo_id, **options)
 
 
-def _push_directory(directory, repo_id, revision, private, write_card, commit_message, token) -> PushResult:
+def _push_directory(
+    directory, repo_id, *, revision, private, write_card, commit_message, token, replace_all
+) -> PushResult:
     from huggingface_hub import HfApi
 
     if not (directory / NETWORK_FILENAME).is_file() or not (directory / CHECKSUMS_FILENAME).is_file():
@@ -110,6 +132,7 @@ def _push_directory(directory, repo_id, revision, private, write_card, commit_me
         revision=branch,
         commit_message=commit_message or "Upload keras_alexnet checkpoint",
         ignore_patterns=None if upload_card else [MODEL_CARD_FILENAME],
+        delete_patterns=["*"] if replace_all else None,
     )
     return PushResult(
         repo_id=repo_id,
@@ -119,3 +142,42 @@ def _push_directory(directory, repo_id, revision, private, write_card, commit_me
         weights_sha256=checksums.get(TOP_WEIGHTS_FILENAME, ""),
         wrote_model_card=upload_card,
     )
+
+
+#: What `set_tag` accepts as a tag name: short, no separators, not a commit sha or "main".
+_TAG = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,63}")
+
+
+def check_tag_name(tag: str) -> str:
+    """Return `tag` if it can name a Hub tag of a release, else raise ValueError."""
+    if not isinstance(tag, str) or not _TAG.fullmatch(tag) or tag == "main" or re.fullmatch(r"[0-9a-f]{40}", tag):
+        raise ValueError(
+            "A release tag is a short name such as 'v1' (letters, digits, '.', '_', '-'; not 'main' and not a "
+            f"commit sha). Received: tag={tag!r}"
+        )
+    return tag
+
+
+def set_tag(
+    repo_id: str, tag: str, commit_sha: str, *, token: str | None = None, message: str | None = None
+) -> str | None:
+    """Point the Hub tag `tag` of `repo_id` at `commit_sha`, creating or moving it.
+
+    Returns the commit the tag pointed at before (None if it is new). The Hub
+    refuses to create an existing tag, so moving it is `delete_tag` then `create_tag`.
+    """
+    from huggingface_hub import HfApi
+    from huggingface_hub.errors import RevisionNotFoundError
+
+    check_tag_name(tag)
+    api = HfApi(token=token)
+    try:
+        previous = api.model_info(repo_id, revision=tag).sha
+    except RevisionNotFoundError:
+        previous = None
+    if previous == commit_sha:
+        return previous
+    if previous is not None:
+        api.delete_tag(repo_id, tag=tag)
+    api.create_tag(repo_id, tag=tag, revision=commit_sha, tag_message=message)
+    return previous
