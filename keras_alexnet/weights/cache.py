@@ -1,21 +1,43 @@
-"""Where converted checkpoints are cached on this machine.
+"""Where converted checkpoints are cached on this machine, and the check every cached entry passes before use.
 
 `$KERAS_ALEXNET_CACHE` if set, else `$KERAS_HOME/models/keras_alexnet`
 (`KERAS_HOME` defaults to `~/.keras`, as in Keras).
+
+A cache entry is used only after its files match its checksums.json
+(`keras_alexnet.weights.checkpoint.check_checkpoint`: sizes on every use, sha256
+the first time in a process). An entry that fails is never deleted: it is
+renamed `NAME.damaged-<UTC timestamp>` beside it (`set_aside`), the message says
+so, and the normal fetch path fetches or converts it again.
 
 Example:
 
 >>> from keras_alexnet.weights.cache import cache_dir, checkpoint_cache_dir
 >>> checkpoint_cache_dir("alexnet_bvlc").relative_to(cache_dir()).as_posix()
 'alexnet_bvlc'
+>>> from keras_alexnet.weights.cache import is_set_aside
+>>> is_set_aside(checkpoint_cache_dir("alexnet_bvlc.damaged-20260102T030405Z"))
+True
 """
 
 from __future__ import annotations
 
 import os
+import re
+import sys
+import time
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from keras_alexnet.weights.checkpoint import CheckpointCheck
+    from keras_alexnet.weights.registry import WeightsRecord
+    from keras_alexnet.weights.resolve import ResolvedWeights
 
 CACHE_ENV = "KERAS_ALEXNET_CACHE"
+#: The folder of downloaded originals inside the cache (not a checkpoint).
+DOWNLOADS = "downloads"
+#: The name a damaged entry is set aside under: `NAME.damaged-YYYYMMDDTHHMMSSZ[-N]`.
+_SET_ASIDE = re.compile(r"^(?P<name>.+)\.damaged-\d{8}T\d{6}Z(?:-\d+)?$")
 
 
 def cache_dir() -> Path:
@@ -29,3 +51,86 @@ def cache_dir() -> Path:
 def checkpoint_cache_dir(name: str) -> Path:
     """The cache directory of the registered checkpoint `name`."""
     return cache_dir() / name
+
+
+def is_set_aside(path: str | os.PathLike) -> bool:
+    """Whether `path` is a damaged entry that `set_aside` moved out of the way."""
+    return _SET_ASIDE.match(Path(path).name) is not None
+
+
+def cache_entries() -> list[Path]:
+    """The checkpoint directories in the cache (no staging, downloads or set-aside entries), by name."""
+    try:
+        children = sorted(cache_dir().iterdir())
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+    return [
+        path
+        for path in children
+        if path.is_dir() and not path.name.startswith(".") and path.name != DOWNLOADS and not is_set_aside(path)
+    ]
+
+
+def set_aside_entries() -> list[Path]:
+    """The damaged entries `set_aside` kept in the cache (the user may delete them)."""
+    try:
+        return sorted(path for path in cache_dir().iterdir() if is_set_aside(path))
+    except (FileNotFoundError, NotADirectoryError):
+        return []
+
+
+def set_aside(directory: str | os.PathLike) -> Path:
+    """Rename the cache entry `directory` to `NAME.damaged-<UTC timestamp>` beside it; return the new path."""
+    directory = Path(directory)
+    stamp = time.strftime("%Y%m%dT%H%M%SZ", time.gmtime())
+    number = 1
+    while True:
+        target = directory.with_name(f"{directory.name}.damaged-{stamp}" + (f"-{number}" if number > 1 else ""))
+        if not os.path.lexists(target):
+            os.rename(directory, target)
+            return target
+        number += 1
+
+
+def check_cache_entry(directory: str | os.PathLike, *, rehash: bool = False) -> CheckpointCheck:
+    """`check_checkpoint` of a cache entry: every file checksums.json lists must be there, checksums.json too."""
+    from keras_alexnet.weights.checkpoint import check_checkpoint
+
+    return check_checkpoint(directory, require_all=True, rehash=rehash)
+
+
+def verified_checkpoint(record: WeightsRecord, *, repair: bool = False) -> ResolvedWeights | None:
+    """The cache entry of `record` if it is there and intact, else None.
+
+    With `repair` (the caller holds the entry's lock), a damaged or incomplete entry is set aside
+    (`set_aside`) and a line on stderr says which file failed and where the entry went; None then lets
+    the caller fetch or convert it again. When nothing can (offline mode, no Hub copy), the one-line
+    `WeightsUnavailableError` says so and how to fix it.
+    """
+    from keras_alexnet.weights.network import NETWORK_FILENAME
+    from keras_alexnet.weights.resolve import WeightsUnavailableError, read_checkpoint_dir
+
+    directory = checkpoint_cache_dir(record.name)
+    if not (directory / NETWORK_FILENAME).is_file():
+        return None
+    check = check_cache_entry(directory)
+    if check.ok:
+        return read_checkpoint_dir(directory, verify=False)
+    if not repair:
+        return None
+    what = f"the cached checkpoint {directory} is {check.describe()}"
+    try:
+        kept = set_aside(directory)
+    except FileNotFoundError:  # gone meanwhile (removed by hand): nothing to set aside
+        return None
+    moved = f"it was moved to {kept} (delete that folder once you no longer need it)"
+    from keras_alexnet.weights.hub import is_offline
+
+    if is_offline() and not record.hub.published:
+        raise WeightsUnavailableError(
+            f"{what[0].upper()}{what[1:]}; {moved}. It cannot be fetched again here: offline mode is on "
+            f"(HF_HUB_OFFLINE). Fix: run `keras-alexnet weights fetch {record.name}` with network access, or "
+            f"`keras-alexnet weights fetch {record.name} --from FILE` with its original file."
+        )
+    print(f"keras_alexnet: {what}; {moved}; fetching {record.name!r} again", file=sys.stderr, flush=True)
+    return None

@@ -8,8 +8,17 @@ writes and `keras.saving.load_model` reads) plus keras_alexnet's files:
     model.weights.h5     weights of the full model
     notop.weights.h5     weights without the classifier (include_top=False)
     keras_alexnet.json   the NetworkRecord: variant, classes, LRN, input size, preprocessing
-    checksums.json       sha256 of every file above
+    sizes.json           size in bytes of every file above
+    checksums.json       sha256 of every file above (sizes.json included): `{name: sha256}`
     README.md            model card (YAML metadata + usage + citation)
+
+Loading a checkpoint directory checks it against checksums.json first
+(`verify_checkpoint`): every file's size on every load (a few microseconds),
+its sha256 the first time the file is used in a process (about 0.3 s for the
+244 MB weights; `known_sha256` remembers the digest of a file whose device,
+inode, size, mtime and ctime are unchanged). checksums.json keeps the plain
+`{name: sha256}` mapping earlier versions read; the sizes live beside it, and a
+checkpoint without sizes.json is checked by sha256 alone.
 
 The directory is assembled in a staging sibling and renamed into place, so a
 crash never leaves a half-written checkpoint where a good one was; it replaces
@@ -18,17 +27,20 @@ only an empty directory or an earlier checkpoint (`keras_alexnet.outputs`).
 Example:
 
 >>> import tempfile, keras_alexnet
->>> from keras_alexnet.weights.checkpoint import save_checkpoint
+>>> from keras_alexnet.weights.checkpoint import check_checkpoint, save_checkpoint
 >>> from keras_alexnet.weights.network import NetworkRecord
 >>> model = keras_alexnet.AlexNet(variant="torchvision")
 >>> out = save_checkpoint(model, tempfile.mkdtemp() + "/ckpt", NetworkRecord(variant="torchvision"))
 >>> sorted(p.name for p in out.iterdir() if p.is_file())  # doctest: +NORMALIZE_WHITESPACE
 ['README.md', 'checksums.json', 'config.json', 'keras_alexnet.json', 'metadata.json',
- 'model.weights.h5', 'notop.weights.h5']
+ 'model.weights.h5', 'notop.weights.h5', 'sizes.json']
+>>> check_checkpoint(out).status
+'ok'
 """
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import os
@@ -37,24 +49,52 @@ from pathlib import Path
 
 import keras
 
-from keras_alexnet.errors import DamagedFileError, read_json_file
+from keras_alexnet.errors import DamagedFileError, format_bytes, read_json_file
 from keras_alexnet.outputs import apply_umask, check_output, publish, staging_directory
 from keras_alexnet.weights.network import NETWORK_FILENAME, NETWORK_FIX, NetworkRecord
 from keras_alexnet.weights.resolve import NOTOP_WEIGHTS_FILENAME, TOP_WEIGHTS_FILENAME
 
 CHECKSUMS_FILENAME = "checksums.json"
+SIZES_FILENAME = "sizes.json"
 MODEL_CARD_FILENAME = "README.md"
 #: What `save_checkpoint` calls its results in messages.
 CHECKPOINT_KIND = "checkpoint directory (with keras_alexnet.json)"
 
 
+#: sha256 of the files hashed in this process, by `_identity` (device, inode, size, mtime, ctime): see `known_sha256`.
+_KNOWN_DIGESTS: dict[tuple[int, ...], str] = {}
+#: Most digests remembered (the oldest are forgotten first).
+MAX_KNOWN_DIGESTS = 4096
+
+
+def _identity(stat: os.stat_result) -> tuple[int, ...]:
+    """What changes whenever a file's content may have: a write moves mtime and ctime, `os.utime` moves ctime."""
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+
+
 def sha256_file(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in chunks."""
+    """Hex sha256 of a file, read in chunks (remembered for `known_sha256` when the file did not change meanwhile)."""
     digest = hashlib.sha256()
     with open(path, "rb") as f:
+        before = _identity(os.fstat(f.fileno()))
         for chunk in iter(lambda: f.read(chunk_size), b""):
             digest.update(chunk)
+        after = _identity(os.fstat(f.fileno()))
+    if before == after:
+        while len(_KNOWN_DIGESTS) >= MAX_KNOWN_DIGESTS:
+            del _KNOWN_DIGESTS[next(iter(_KNOWN_DIGESTS))]
+        _KNOWN_DIGESTS[after] = digest.hexdigest()
     return digest.hexdigest()
+
+
+def known_sha256(path: str | os.PathLike, stat: os.stat_result | None = None) -> str:
+    """`sha256_file(path)`, or the digest this process computed for the unchanged file (same `_identity`).
+
+    The identity is not the path: a checkpoint renamed into place (staging -> cache) keeps its verdict, and a
+    file rewritten in place (new mtime/ctime) or replaced (new inode) is hashed again.
+    """
+    known = _KNOWN_DIGESTS.get(_identity(stat if stat is not None else os.stat(path)))
+    return known if known is not None else sha256_file(path)
 
 
 def is_checkpoint_dir(path: str | os.PathLike) -> bool:
@@ -127,12 +167,17 @@ def write_checkpoint(
     return directory
 
 
-def write_checksums(directory: Path) -> dict[str, str]:
-    """Record the sha256 of every file in `directory` (but the card) in checksums.json."""
-    files = sorted(
-        p.name for p in directory.iterdir() if p.is_file() and p.name not in (CHECKSUMS_FILENAME, MODEL_CARD_FILENAME)
-    )
-    checksums = {name: sha256_file(directory / name) for name in files}
+def write_checksums(directory: str | os.PathLike) -> dict[str, str]:
+    """Record the size (sizes.json) and sha256 (checksums.json) of every file in `directory` but the card.
+
+    Also what to run after replacing a file of a checkpoint on purpose. Returns the checksums.json mapping.
+    """
+    directory = Path(directory)
+    skipped = (CHECKSUMS_FILENAME, MODEL_CARD_FILENAME, SIZES_FILENAME)
+    files = sorted(p.name for p in directory.iterdir() if p.is_file() and p.name not in skipped)
+    sizes = {name: (directory / name).stat().st_size for name in files}
+    (directory / SIZES_FILENAME).write_text(json.dumps(sizes, indent=2) + "\n")
+    checksums = {name: sha256_file(directory / name) for name in sorted([*files, SIZES_FILENAME])}
     (directory / CHECKSUMS_FILENAME).write_text(json.dumps(checksums, indent=2) + "\n")
     return checksums
 
@@ -170,30 +215,196 @@ def read_checksums(path: str | os.PathLike, *, fix: str | None = None) -> dict[s
     return checksums
 
 
-def verify_checksums(directory: str | os.PathLike) -> None:
-    """Raise ValueError if a file listed in checksums.json is missing or differs (DamagedFileError if the list is)."""
+def read_sizes(path: str | os.PathLike, *, fix: str | None = None) -> dict[str, int]:
+    """The `{file name: size in bytes}` of a sizes.json, checked like `read_checksums` (`DamagedFileError`)."""
+    fix = fix or NETWORK_FIX
+    sizes = read_json_file(path, fix=fix)
+    if len(sizes) > MAX_CHECKSUM_ENTRIES:
+        raise DamagedFileError(path, f"it lists {len(sizes)} files, more than a checkpoint has", fix)
+    for name, size in sizes.items():
+        if not is_plain_file_name(name):
+            raise DamagedFileError(path, f"it names {name!r}, which is not a plain file name of the directory", fix)
+        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
+            raise DamagedFileError(path, f"its entry for {name!r} is not a size in bytes: {size!r:.80}", fix)
+    return sizes
+
+
+#: The files loading reads: one listed in checksums.json must be there (others may be absent, as in a Hub snapshot).
+LOADED_FILES = (NETWORK_FILENAME, TOP_WEIGHTS_FILENAME, NOTOP_WEIGHTS_FILENAME)
+
+#: How to repair a user's checkpoint directory that fails its checksums (keras_alexnet never moves a user's files).
+CHECKPOINT_FIX = (
+    "keras_alexnet changed nothing in the directory. Copy the checkpoint again from where it came from, or write "
+    "it again (`keras-alexnet convert ...`, `keras_alexnet.weights.checkpoint.save_checkpoint`); if you replaced "
+    "the file on purpose, record the new checksums with `keras_alexnet.weights.checkpoint.write_checksums(directory)`."
+)
+
+
+@dataclasses.dataclass(frozen=True)
+class FileProblem:
+    """One file of a checkpoint that fails its check: `kind` is "missing", "size", "sha256" or "unreadable"."""
+
+    name: str
+    kind: str
+    expected_sha256: str | None = None
+    actual_sha256: str | None = None
+    expected_size: int | None = None
+    actual_size: int | None = None
+    error: DamagedFileError | None = None  # "unreadable": checksums.json / sizes.json itself is damaged
+
+    def describe(self) -> str:
+        """One phrase: "file X: expected sha256 ..., got ..." and the like."""
+        if self.kind == "missing":
+            return f"{self.name} is missing ({CHECKSUMS_FILENAME} lists it)"
+        if self.kind == "unreadable":
+            return f"file {self.name}: {self.error.problem if self.error else 'unreadable'}"
+        parts = []
+        if self.expected_sha256 is not None and self.actual_sha256 is not None:
+            parts.append(f"expected sha256 {self.expected_sha256}, got {self.actual_sha256}")
+        if self.kind == "size":
+            parts.append(f"expected {self.expected_size:,} bytes, got {self.actual_size:,}")
+        return f"file {self.name}: " + "; ".join(parts)
+
+    def to_dict(self) -> dict:
+        fields = dataclasses.asdict(self)
+        fields["error"] = self.error.problem if self.error else None
+        return {"file": fields.pop("name"), **fields, "description": self.describe()}
+
+
+@dataclasses.dataclass(frozen=True)
+class CheckpointCheck:
+    """The result of `check_checkpoint`: `status` is "ok", "damaged" or "incomplete" (damaged wins)."""
+
+    directory: Path
+    files: int = 0
+    bytes: int = 0
+    problems: tuple[FileProblem, ...] = ()
+    listed: bool = True  # False: no checksums.json (nothing to check against)
+
+    @property
+    def status(self) -> str:
+        if any(p.kind != "missing" for p in self.problems):
+            return "damaged"
+        return "incomplete" if self.problems else "ok"
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def describe(self) -> str:
+        """One line: "ok (N files, X MB, ...)", or the status and every problem."""
+        if self.ok:
+            return f"ok ({self.files} files, {format_bytes(self.bytes)}, sha256 verified)"
+        return f"{self.status}: " + "; ".join(p.describe() for p in self.problems)
+
+    def to_dict(self) -> dict:
+        return {
+            "directory": os.fspath(self.directory),
+            "status": self.status,
+            "files": self.files,
+            "bytes": self.bytes,
+            "problems": [p.to_dict() for p in self.problems],
+        }
+
+
+def check_checkpoint(
+    directory: str | os.PathLike, *, require_all: bool = True, rehash: bool = False
+) -> CheckpointCheck:
+    """Check the files of a checkpoint directory against its checksums.json (and sizes.json); raise nothing.
+
+    The size of every listed file is compared with sizes.json (when there is one) and its sha256 with
+    checksums.json, from `known_sha256` unless `rehash`. A listed file that is absent is "missing"; with
+    `require_all=False` only the `LOADED_FILES` must be there. No checksums.json: "missing" when
+    `require_all`, else an unchecked (ok) result with `listed=False`.
+    """
     directory = Path(directory)
-    path = directory / CHECKSUMS_FILENAME
-    if not path.is_file():
-        return
-    for name, expected in read_checksums(path).items():
-        file = directory / name
-        if not file.is_file():
-            raise ValueError(f"Checkpoint {directory} is incomplete: {name} is missing. Received: {directory}")
-        actual = sha256_file(file)
-        if actual != expected:
-            raise ValueError(
-                f"Checkpoint file {file} is corrupted: sha256 {actual}, expected {expected}. "
-                f"Delete it and fetch it again. Received: {file}"
-            )
+    checksums_path = directory / CHECKSUMS_FILENAME
+    if not checksums_path.is_file():
+        if require_all:
+            return CheckpointCheck(directory, problems=(FileProblem(CHECKSUMS_FILENAME, "missing"),))
+        return CheckpointCheck(directory, listed=False)
+    try:
+        checksums = read_checksums(checksums_path)
+        sizes: dict[str, int] = {}
+        sizes_path = directory / SIZES_FILENAME
+        if SIZES_FILENAME in checksums and sizes_path.is_file():
+            problem = _check_file(sizes_path, checksums[SIZES_FILENAME], None, rehash)
+            if problem is not None:
+                return CheckpointCheck(directory, problems=(problem,))
+            sizes = read_sizes(sizes_path)
+    except DamagedFileError as error:
+        return CheckpointCheck(directory, problems=(FileProblem(error.path.name, "unreadable", error=error),))
+    problems, files, total = [], 0, 0
+    for name, expected in checksums.items():
+        path = directory / name
+        try:
+            stat = path.stat()
+        except (FileNotFoundError, NotADirectoryError):
+            if require_all or name in LOADED_FILES:
+                problems.append(FileProblem(name, "missing"))
+            continue
+        files += 1
+        total += stat.st_size
+        problem = _check_file(path, expected, sizes.get(name), rehash, stat)
+        if problem is not None:
+            problems.append(problem)
+    return CheckpointCheck(directory, files=files, bytes=total, problems=tuple(problems))
+
+
+def _check_file(
+    path: Path, expected: str, size: int | None, rehash: bool, stat: os.stat_result | None = None
+) -> FileProblem | None:
+    """The problem of one file, or None: a wrong size is reported without hashing unless `rehash`."""
+    stat = stat or path.stat()
+    if size is not None and stat.st_size != size:
+        actual = sha256_file(path) if rehash else None
+        return FileProblem(path.name, "size", expected, actual, size, stat.st_size)
+    actual = sha256_file(path) if rehash else known_sha256(path, stat)
+    if actual != expected:
+        return FileProblem(path.name, "sha256", expected, actual, size, stat.st_size)
+    return None
+
+
+def verify_checkpoint(
+    directory: str | os.PathLike, *, require_all: bool = False, fix: str = CHECKPOINT_FIX
+) -> CheckpointCheck:
+    """`check_checkpoint`, raising `DamagedFileError` (naming the first bad file, and `fix`) unless it is ok.
+
+    What loading a checkpoint directory runs (`keras_alexnet.weights.resolve.read_checkpoint_dir`). A
+    damaged checksums.json / sizes.json raises the `DamagedFileError` its reader raised.
+    """
+    check = check_checkpoint(directory, require_all=require_all)
+    if check.ok:
+        return check
+    problem = check.problems[0]
+    if problem.error is not None:
+        raise problem.error
+    path = check.directory / problem.name
+    if problem.kind == "missing":
+        raise DamagedFileError(check.directory, f"it is incomplete: {problem.describe()}", fix)
+    what = "it is corrupted (truncated or extended)" if problem.kind == "size" else "it is corrupted"
+    raise DamagedFileError(path, f"{what}: {problem.describe().removeprefix(f'file {problem.name}: ')}", fix)
+
+
+def verify_checksums(directory: str | os.PathLike) -> None:
+    """Raise if a file listed in checksums.json is missing or differs (`DamagedFileError`, a ValueError)."""
+    directory = Path(directory)
+    if (directory / CHECKSUMS_FILENAME).is_file():
+        verify_checkpoint(directory, require_all=True, fix="Write or fetch the checkpoint again.")
 
 
 __all__ = [
     "NETWORK_FILENAME",
     "TOP_WEIGHTS_FILENAME",
+    "CheckpointCheck",
+    "FileProblem",
+    "check_checkpoint",
     "is_checkpoint_dir",
+    "known_sha256",
     "save_checkpoint",
     "sha256_file",
+    "verify_checkpoint",
     "verify_checksums",
     "write_checkpoint",
+    "write_checksums",
 ]

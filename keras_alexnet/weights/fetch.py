@@ -31,7 +31,7 @@ from pathlib import Path
 from keras_alexnet.weights.cache import cache_dir, checkpoint_cache_dir
 from keras_alexnet.weights.checksums import ChecksumMismatchError, file_digests, verify_original
 from keras_alexnet.weights.download import DownloadError, download
-from keras_alexnet.weights.network import NETWORK_FILENAME, NetworkRecord
+from keras_alexnet.weights.network import NetworkRecord
 from keras_alexnet.weights.registry import Original, WeightsRecord
 from keras_alexnet.weights.resolve import ResolvedWeights, WeightsUnavailableError, read_checkpoint_dir
 
@@ -43,12 +43,12 @@ CONVERTER_MODULES = {
 }
 
 
-def cached_checkpoint(record: WeightsRecord) -> ResolvedWeights | None:
-    """The converted checkpoint of `record` in the local cache, if complete."""
-    directory = checkpoint_cache_dir(record.name)
-    if (directory / NETWORK_FILENAME).is_file():
-        return read_checkpoint_dir(directory)
-    return None
+def cached_checkpoint(record: WeightsRecord, *, repair: bool = False) -> ResolvedWeights | None:
+    """The converted checkpoint of `record` in the local cache, if complete and intact (checked against its
+    checksums.json); with `repair` (under the lock) a damaged entry is set aside (`cache.verified_checkpoint`)."""
+    from keras_alexnet.weights.cache import verified_checkpoint
+
+    return verified_checkpoint(record, repair=repair)
 
 
 def converter_available(format: str) -> bool:
@@ -85,7 +85,7 @@ def fetch_registered(
     from keras_alexnet.weights.hub import is_offline, resolve_registered_hub_copy
 
     with _lock(record):
-        cached = cached_checkpoint(record)  # another process may have just finished
+        cached = cached_checkpoint(record, repair=True)  # another process may have just finished
         if cached is not None:
             return cached
         failures: list[str] = []

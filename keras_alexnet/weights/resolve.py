@@ -4,7 +4,8 @@
 an `hf://org/repo[@revision]` URI, a checkpoint directory, a `.weights.h5`
 file or a `.keras` file. It returns a `ResolvedWeights` naming the local
 files and the `NetworkRecord` they belong to (None for a bare `.weights.h5`,
-whose network the builder's arguments decide).
+whose network the builder's arguments decide). A checkpoint directory is
+checked against its checksums.json before it is used (`read_checkpoint_dir`).
 
 Example:
 
@@ -87,8 +88,18 @@ def resolve_local_path(path: Path) -> ResolvedWeights:
     )
 
 
-def read_checkpoint_dir(directory: Path) -> ResolvedWeights:
-    """Read a keras_alexnet checkpoint directory (see `keras_alexnet.weights.checkpoint`)."""
+def read_checkpoint_dir(directory: Path, *, verify: bool = True) -> ResolvedWeights:
+    """Read a keras_alexnet checkpoint directory (see `keras_alexnet.weights.checkpoint`).
+
+    With `verify` (the default) its files are checked against its checksums.json first
+    (`keras_alexnet.weights.checkpoint.verify_checkpoint`: sizes always, sha256 the first time in a
+    process); a mismatch raises `keras_alexnet.errors.DamagedFileError` naming the file, and nothing in
+    the directory is changed. `verify=False` is for a directory just checked (the cache).
+    """
+    if verify:
+        from keras_alexnet.weights.checkpoint import verify_checkpoint
+
+        verify_checkpoint(directory)
     network = NetworkRecord.read(directory)
     top = directory / TOP_WEIGHTS_FILENAME
     notop = directory / NOTOP_WEIGHTS_FILENAME
