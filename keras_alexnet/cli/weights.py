@@ -5,6 +5,7 @@
     keras-alexnet weights --markdown           # the table of README.md / docs/weights.md
     keras-alexnet weights fetch imagenet       # cache -> pinned Hub copy -> download + convert an original
     keras-alexnet weights fetch torchvision_imagenet1k --from alexnet-owt-7be5be79.pth   # no internet
+    keras-alexnet weights verify [NAME] [--json]  # check the cache against checksums.json (exit 1: damaged)
 
 Example:
 
@@ -18,6 +19,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 
 def register(subparsers) -> None:
@@ -54,6 +56,19 @@ def register(subparsers) -> None:
     fetch.add_argument("--keep-original", action="store_true", help="keep the downloaded original in the cache")
     fetch.add_argument("--no-progress", action="store_true", help="no progress bar")
     fetch.set_defaults(func=run_fetch)
+    verify = actions.add_parser(
+        "verify",
+        help="check the cached checkpoints (or one) against their checksums.json",
+        description=(
+            "Check every file of every checkpoint in the local cache (or of NAME) against its checksums.json: "
+            "size and sha256, hashed again now. One line per entry: ok, damaged (which file, expected and actual "
+            "sha256) or incomplete. Exit status 1 if any entry is damaged or incomplete; "
+            "`keras-alexnet weights fetch NAME` then sets it aside and fetches it again."
+        ),
+    )
+    verify.add_argument("name", nargs="?", default=None, help="one registered name or alias (default: every entry)")
+    verify.add_argument("--json", action="store_true", help="print the results as JSON")
+    verify.set_defaults(func=run_verify)
 
 
 def run_list(args: argparse.Namespace) -> int:
@@ -89,3 +104,49 @@ def run_fetch(args: argparse.Namespace) -> int:
         )
     print(f"{record.name}: {resolved.description}")
     return 0
+
+
+def run_verify(args: argparse.Namespace) -> int:
+    """`weights verify [NAME]`: one line (or a JSON object) per cache entry; 1 if any is damaged or incomplete."""
+    from keras_alexnet.weights.cache import (
+        cache_dir,
+        cache_entries,
+        check_cache_entry,
+        checkpoint_cache_dir,
+        set_aside_entries,
+    )
+    from keras_alexnet.weights.checkpoint import is_plain_file_name
+    from keras_alexnet.weights.registry import get_weights_record, is_registered
+
+    if args.name is None:
+        entries = cache_entries()
+    else:
+        name = get_weights_record(args.name).name if is_registered(args.name) else args.name
+        if not is_plain_file_name(name) or not (is_registered(name) or checkpoint_cache_dir(name).is_dir()):
+            get_weights_record(args.name)  # raises the registry's ValueError naming the known names
+        entries = [checkpoint_cache_dir(name)]
+    results = []
+    for directory in entries:
+        if not directory.is_dir():
+            results.append({"name": directory.name, "directory": str(directory), "status": "not cached"})
+            continue
+        check = check_cache_entry(directory, rehash=True)
+        results.append({"name": directory.name, **check.to_dict(), "line": check.describe()})
+    set_aside = [str(path) for path in set_aside_entries()]
+    if args.json:
+        print(json.dumps({"cache": str(cache_dir()), "entries": results, "set_aside": set_aside}, indent=2))
+    else:
+        if not results:
+            print(f"no checkpoints in the cache {cache_dir()}")
+        for result in results:
+            if result["status"] == "not cached":
+                line = f"not in the cache ({result['directory']}); `keras-alexnet weights fetch {result['name']}`"
+            elif result["status"] == "ok":
+                line = result["line"]
+            else:
+                fix = f"`keras-alexnet weights fetch {result['name']}` sets it aside and fetches it again"
+                line = f"{result['line']}. Fix: {fix}"
+            print(f"{result['name']}: {line}")
+        for path in set_aside:
+            print(f"{Path(path).name}: a damaged entry set aside earlier; delete {path} once you no longer need it")
+    return 1 if any(result["status"] in ("damaged", "incomplete") for result in results) else 0
