@@ -27,12 +27,18 @@ HELPS = {
     "for datasets that fit, not ImageNet)",
     "variant": "'original' (two towers, LRN) or 'torchvision'",
     "dropout": "dropout rate of fc6/fc7",
-    "init": "'paper' (weights N(0, 0.01), biases 1 in conv2/4/5 and fc6/7, else 0) or 'keras'",
+    "init": "'paper' (weights N(0, 0.01), biases 1 in conv2/4/5 and fc6/7, else 0), 'bvlc' (BVLC's Caffe "
+    "reference model: N(0, 0.01), fc6/fc7 N(0, 0.005), biases 0.1 in conv2/4/5 and fc6/7, else 0) or 'keras' "
+    "(the layers' own initializers)",
     "epochs": "epochs (the paper: ~90)",
     "batch_size": "batch size per replica (the paper: 128)",
     "learning_rate": "base learning rate for a global batch of 128 (the paper: 0.01)",
     "momentum": "momentum (the paper: 0.9)",
     "weight_decay": "weight decay through the momentum (the paper: 0.0005)",
+    "bias_lr_mult": "biases learn at this multiple of the learning rate (the paper: 1; BVLC's Caffe solver, "
+    "lr_mult: 2)",
+    "bias_decay_mult": "biases' weight decay is this multiple of --weight-decay (the paper: 1; BVLC's Caffe "
+    "solver, decay_mult: 0)",
     "lr_factor": "learning-rate factor when validation error plateaus",
     "lr_patience": "epochs without a lower validation top-1 error before the rate is divided",
     "max_lr_reductions": "at most this many reductions (the paper: 3)",

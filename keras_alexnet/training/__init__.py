@@ -8,7 +8,7 @@ Example:
 """
 
 from keras_alexnet.training.config import TrainConfig
-from keras_alexnet.training.initialization import apply_paper_initialization
+from keras_alexnet.training.initialization import apply_initialization, apply_paper_initialization
 from keras_alexnet.training.loop import CustomLoop
 from keras_alexnet.training.metrics import TopKError
 from keras_alexnet.training.optimizer import PaperSGD
@@ -23,6 +23,7 @@ __all__ = [
     "TopKError",
     "TrainConfig",
     "TrainResult",
+    "apply_initialization",
     "apply_paper_initialization",
     "train",
 ]

@@ -21,6 +21,7 @@ import os
 from pathlib import Path
 
 from keras_alexnet.data.options import DataOptions
+from keras_alexnet.training.initialization import INIT_CHOICES
 
 CONFIG_FILENAME = "config.json"
 
@@ -40,13 +41,15 @@ class TrainConfig(DataOptions):
     # Model
     variant: str = "original"
     dropout: float = 0.5
-    init: str = "paper"  # "paper" (N(0, 0.01), biases 1/0) or "keras" (the layers' defaults)
+    init: str = "paper"  # "paper" (N(0, 0.01), biases 1/0), "bvlc" (BVLC's Caffe model) or "keras" (layer defaults)
     # Optimisation (Section 5)
     epochs: int = 90
     batch_size: int = 128  # per replica
     learning_rate: float = 0.01
     momentum: float = 0.9
     weight_decay: float = 0.0005
+    bias_lr_mult: float = 1.0  # biases' learning rate = bias_lr_mult * lr (BVLC's Caffe solver: 2)
+    bias_decay_mult: float = 1.0  # biases' weight decay = bias_decay_mult * weight_decay (BVLC's Caffe solver: 0)
     lr_factor: float = 0.1
     lr_patience: int = 5
     max_lr_reductions: int = 3
@@ -66,11 +69,13 @@ class TrainConfig(DataOptions):
         """Raise ValueError naming the bad field; returns self."""
         checks = [
             ("mean", self.mean in ("channel", "image", "none"), "'channel', 'image' or 'none'"),
-            ("init", self.init in ("paper", "keras"), "'paper' or 'keras'"),
+            ("init", self.init in INIT_CHOICES, "'paper', 'bvlc' or 'keras'"),
             ("loop", self.loop in ("auto", "fit", "custom"), "'auto', 'fit' or 'custom'"),
             ("epochs", isinstance(self.epochs, int) and self.epochs >= 1, "a positive integer"),
             ("batch_size", isinstance(self.batch_size, int) and self.batch_size >= 1, "a positive integer"),
             ("learning_rate", self.learning_rate > 0, "a positive float"),
+            ("bias_lr_mult", self.bias_lr_mult > 0, "a positive float (BVLC's solver: 2)"),
+            ("bias_decay_mult", self.bias_decay_mult >= 0, "a float >= 0 (BVLC's solver: 0)"),
             ("dropout", 0 <= self.dropout < 1, "a float in [0, 1)"),
             ("lr_factor", 0 < self.lr_factor < 1, "a float in (0, 1)"),
             ("checkpoint_every", self.checkpoint_every >= 0, "an integer >= 0"),

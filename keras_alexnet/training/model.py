@@ -1,4 +1,4 @@
-"""The network a training run builds: AlexNet with the paper's initialisation and dropout.
+"""The network a training run builds: AlexNet with the paper's (or BVLC's) initialisation and dropout.
 
 Example:
 
@@ -14,7 +14,7 @@ import keras
 
 from keras_alexnet.models.alexnet import AlexNet, build_alexnet, default_model_name
 from keras_alexnet.models.variants import get_variant
-from keras_alexnet.training.initialization import apply_paper_initialization
+from keras_alexnet.training.initialization import INIT_CHOICES, SCHEMES, apply_initialization
 
 
 def build_training_model(
@@ -31,6 +31,7 @@ def build_training_model(
     At the variant's own size this is exactly `keras_alexnet.AlexNet(weights=None, classes=...)`; at
     another size (at least the variant's minimum, 67 for "original") it is the same layers with fc6
     sized for that input. `remove` leaves conv stages out (the paper's depth ablation, see `AlexNet`).
+    `init`: "paper" (the default), "bvlc" (BVLC's Caffe reference model) or "keras" (the layers' defaults).
     """
     config = get_variant(variant)
     image_size = image_size or config.default_size
@@ -57,8 +58,8 @@ def build_training_model(
     for layer in model.layers:
         if isinstance(layer, keras.layers.Dropout):
             layer.rate = dropout
-    if init == "paper":
-        apply_paper_initialization(model, seed=seed)
+    if init in SCHEMES:
+        apply_initialization(model, init, seed=seed)
     elif init != "keras":
-        raise ValueError(f"`init` must be 'paper' or 'keras'. Received: init={init!r}")
+        raise ValueError(f"`init` must be one of {INIT_CHOICES}. Received: init={init!r}")
     return model

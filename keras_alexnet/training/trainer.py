@@ -181,7 +181,7 @@ def train(config: TrainConfig, model_fn: ModelFn | None = None) -> TrainResult:
             model = build_training_model(
                 num_classes, image_size, config.variant, config.dropout, config.init, config.seed
             )
-        optimizer = PaperSGD(learning_rate, momentum=config.momentum, weight_decay=config.weight_decay)
+        optimizer = make_optimizer(config, learning_rate)
     schedule = PlateauState(learning_rate, config.lr_factor, config.lr_patience, config.max_lr_reductions)
 
     if loop == "fit":
@@ -220,6 +220,17 @@ def train(config: TrainConfig, model_fn: ModelFn | None = None) -> TrainResult:
     if config.verbose:
         print(f"train: {train_source.bad_records.report()}; validation: {val_source.bad_records.report()}")
     return TrainResult(model, history, run_dir, bad, effective, plot)
+
+
+def make_optimizer(config: TrainConfig, learning_rate: float) -> PaperSGD:
+    """The run's `PaperSGD` (both loops use it): momentum, weight decay and the biases' multipliers of `config`."""
+    return PaperSGD(
+        learning_rate,
+        momentum=config.momentum,
+        weight_decay=config.weight_decay,
+        bias_lr_mult=config.bias_lr_mult,
+        bias_decay_mult=config.bias_decay_mult,
+    )
 
 
 def _statistics(config: TrainConfig, source, run_dir: Path, chief: bool) -> PixelStatistics | None:
