@@ -79,11 +79,12 @@ def test_embed_and_neighbours_cli(tmp_path, views_dir, capsys):
     with np.load(index) as archive:
         features, paths = archive["features"], archive["paths"].tolist()
     assert features.shape == (6, 4096) and features.min() >= 0.0
-    # Determinism: embedding again gives the same vectors.
+    # Determinism: embedding again (another batch size) gives the same vectors, to float32 rounding: on Intel
+    # CPUs with AMX, oneDNN's fp32 convolutions differ by ~1e-6 between runs, even at the same batch size.
     again = tmp_path / "again.npz"
     assert run_cli(["embed", views_dir, "-o", again, "--no-progress"]) == 0
     with np.load(again) as archive:
-        np.testing.assert_array_equal(archive["features"], features)
+        np.testing.assert_allclose(archive["features"], features, rtol=1e-5, atol=1e-5)
 
     query = views_dir / "china_00.jpg"
     grid, result = tmp_path / "grid.png", tmp_path / "nn.json"
