@@ -99,7 +99,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--image-size", type=int, default=67)
     parser.add_argument("--batch-size", type=int, default=32)
     parser.add_argument("--learning-rate", type=float, default=0.01)
-    parser.add_argument("--init", choices=("paper", "keras"), default="keras")
+    parser.add_argument("--init", choices=("paper", "keras", "bvlc"), default="keras")
     parser.add_argument("--variant", choices=("original", "torchvision"), default="original")
     parser.add_argument("--limit", type=int, default=None, help="training images to use")
     parser.add_argument("--val-limit", type=int, default=None, help="validation images to use")
