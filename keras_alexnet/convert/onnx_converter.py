@@ -9,6 +9,12 @@ pads and group, every MaxPool's window and the LRN constants, and takes the
 k-th Conv's and the k-th dense node's constant inputs as the k-th layer's
 weights (their shapes are checked too).
 
+The file is parsed with protobuf alone (`onnx_proto`, the needed subset of
+`onnx.proto`), so a core install (no `convert` extra, no onnx package)
+converts the primary original of `weights="imagenet"`. The source may be a
+path, the file's bytes, or a `ModelProto` (ours, or onnx's: re-read from its
+bytes).
+
 The zoo file declares a 224x224 input, but its conv1 is 11x11 / 4 without
 padding and its Reshape expects 6x6x256, so the network only works at 227x227;
 the declared spatial size is ignored and the converted model takes 227x227.
@@ -28,10 +34,13 @@ import os
 from pathlib import Path
 
 import numpy as np
-import onnx  # at module level: `keras_alexnet.weights.fetch` tests that this module imports
-from onnx import helper, numpy_helper
+from google.protobuf.message import DecodeError
 
 from keras_alexnet.convert import assemble
+
+# At module level: `keras_alexnet.weights.fetch` tests that this module imports. It needs protobuf only (a core
+# dependency), never the onnx package.
+from keras_alexnet.convert.onnx_proto import ModelProto, attribute_value, tensor_to_array
 from keras_alexnet.models.variants import LRNConfig
 
 #: ONNX op type -> abstract operation.
@@ -51,35 +60,71 @@ OPS = {
 }
 
 
-def load_onnx(source) -> tuple:
-    """Load `source` (path or ModelProto) and return `(ModelProto, description)`."""
-    if isinstance(source, onnx.ModelProto):
-        return source, "the ONNX model"
-    path = Path(os.fspath(source))
-    if not path.is_file():
-        raise ValueError(f"The ONNX file {path} does not exist. Received: {os.fspath(source)!r}")
-    try:
-        return onnx.load(path), str(path)
-    except Exception as error:  # onnx raises DecodeError and others for damaged files
-        raise ValueError(f"{path} is not a readable ONNX model ({error}). Received: {path}") from error
+#: The operator-set domains of the standard operators ("" is the default, "ai.onnx" its explicit name).
+STANDARD_DOMAINS = ("", "ai.onnx")
+
+
+def load_onnx(source, description: str | None = None) -> tuple:
+    """Parse `source` (path, bytes, or a ModelProto: ours or onnx's) into `(ModelProto, description)`."""
+    if isinstance(source, ModelProto):
+        model, description = source, description or "the ONNX model"
+    else:
+        if isinstance(source, bytes | bytearray | memoryview):
+            data, description = bytes(source), description or "the ONNX model"
+        elif _is_onnx_package_model(source):
+            data, description = source.SerializeToString(), description or "the ONNX model"
+        else:
+            path = Path(os.fspath(source))
+            if not path.is_file():
+                raise ValueError(f"The ONNX file {path} does not exist. Received: {os.fspath(source)!r}")
+            data, description = path.read_bytes(), str(path)
+        try:
+            model = ModelProto.FromString(data)
+        except DecodeError as error:
+            raise ValueError(
+                f"{description} is not a readable ONNX model ({error}); is the file complete? Received: {description}"
+            ) from error
+    if not model.HasField("graph") or not model.graph.node:
+        raise ValueError(
+            f"{description} is not a readable ONNX model: it holds no graph nodes (a damaged download, or another "
+            f"kind of file). Received: {description}"
+        )
+    return model, description
+
+
+def _is_onnx_package_model(source) -> bool:
+    """Whether `source` is a ModelProto of the onnx package (or another class with ONNX's message type)."""
+    descriptor = getattr(source, "DESCRIPTOR", None)
+    return getattr(descriptor, "full_name", None) == "onnx.ModelProto" and hasattr(source, "SerializeToString")
 
 
 def keras_model_from_onnx(source):
-    """Convert an ONNX AlexNet (path or `onnx.ModelProto`) to `(keras.Model, NetworkRecord)`."""
+    """Convert an ONNX AlexNet (path, bytes or ModelProto) to `(keras.Model, NetworkRecord)`."""
     model, description = load_onnx(source)
     return assemble.to_keras(source_weights_from_onnx(model, description))
 
 
 def source_weights_from_onnx(model, description: str = "the ONNX model") -> assemble.SourceWeights:
-    """Read the weights of an ONNX AlexNet graph in the originals' layout, checking its structure."""
+    """Read the weights of an ONNX AlexNet graph (anything `load_onnx` takes) in the originals' layout."""
+    model, description = load_onnx(model, description)
     graph = model.graph
-    constants = {t.name: numpy_helper.to_array(t) for t in graph.initializer}
+    if len(graph.sparse_initializer):
+        raise ValueError(
+            f"{description} stores {len(graph.sparse_initializer)} weight tensors as sparse initializers, which "
+            f"keras_alexnet does not read. Received: {len(graph.sparse_initializer)} sparse initializers"
+        )
+    constants = {t.name: tensor_to_array(t, description) for t in graph.initializer}
     for node in graph.node:
         if node.op_type == "Constant" and node.attribute and node.attribute[0].name == "value":
-            constants[node.output[0]] = numpy_helper.to_array(node.attribute[0].t)
+            constants[node.output[0]] = tensor_to_array(node.attribute[0].t, description)
     chain = _follow_chain(graph, constants, description)
     ops, names = [], []
     for node in chain:
+        if node.domain not in STANDARD_DOMAINS:
+            raise ValueError(
+                f"{description}: node {node.name or node.output[0]!r} is a {node.op_type} of the operator domain "
+                f"{node.domain!r}; AlexNet uses standard ONNX operators only. Received: domain={node.domain!r}"
+            )
         if node.op_type not in OPS:
             raise ValueError(
                 f"{description}: node {node.name or node.output[0]!r} is a {node.op_type}, which AlexNet does "
@@ -221,7 +266,7 @@ def _constant(constants: dict, node, index: int, description: str) -> np.ndarray
 
 
 def _attributes(node) -> dict:
-    return {a.name: helper.get_attribute_value(a) for a in node.attribute}
+    return {a.name: attribute_value(a) for a in node.attribute}
 
 
 def _check_default(node, attrs: dict, name: str, default, description: str) -> None:

@@ -227,3 +227,111 @@ def test_matmul_add_gemm_variants_and_constant_nodes_read_the_same_weights():
     for (weight, bias), name in zip(source.denses[1:], ("fc7", "fc8"), strict=True):
         np.testing.assert_allclose(weight, weights[f"{name}_w"], rtol=1e-6)
         np.testing.assert_allclose(bias, weights[f"{name}_b"], rtol=1e-6)
+
+
+# --- The reader without the onnx package (keras_alexnet.convert.onnx_proto), against onnx as the writer ---
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64", "float16", "int32", "int64"])
+@pytest.mark.parametrize("raw", [True, False], ids=["raw_data", "typed_field"])
+def test_tensor_values_read_as_onnx_reads_them(dtype, raw):
+    """Every inline storage the converter may meet: raw_data (what the stand-ins and numpy_helper write) and
+    the typed fields (float_data, double_data, int32_data with float16 bits, int64_data), written by onnx."""
+    from onnx import helper, numpy_helper
+
+    from keras_alexnet.convert.onnx_proto import TensorProto, tensor_to_array
+
+    values = (np.random.default_rng(0).standard_normal((3, 4, 5)) * 50).astype(dtype)
+    written = helper.make_tensor("w", helper.np_dtype_to_tensor_dtype(np.dtype(dtype)), values.shape, values, raw=raw)
+    assert written.HasField("raw_data") == raw
+    ours = tensor_to_array(TensorProto.FromString(written.SerializeToString()))
+    expected = numpy_helper.to_array(written)
+    assert ours.dtype == expected.dtype == np.dtype(dtype) and ours.shape == (3, 4, 5)
+    np.testing.assert_array_equal(ours, expected)
+    np.testing.assert_array_equal(ours, values)
+
+
+def _typed_copy(graph):
+    """The graph with every initializer stored in its typed field (float_data / int64_data), not raw_data."""
+    from onnx import helper, numpy_helper
+
+    graph = onnx.ModelProto.FromString(graph.SerializeToString())
+    for tensor in graph.graph.initializer:
+        array = numpy_helper.to_array(tensor)
+        tensor.CopyFrom(helper.make_tensor(tensor.name, tensor.data_type, array.shape, array.flatten(), raw=False))
+    assert not any(t.HasField("raw_data") for t in graph.graph.initializer)
+    return graph
+
+
+def test_initializers_in_typed_fields_give_the_same_weights(tmp_path):
+    """The same network with raw_data or float_data/int64_data initializers, read from files onnx wrote."""
+    from keras_alexnet.convert.onnx_converter import source_weights_from_onnx
+    from keras_alexnet.convert.reference_models import build_bvlc_like_onnx
+
+    weights = small_bvlc_weights(seed=8)
+    raw_graph = build_bvlc_like_onnx(weights)
+    onnx.save(raw_graph, tmp_path / "raw.onnx")
+    onnx.save(_typed_copy(raw_graph), tmp_path / "typed.onnx")
+    raw, typed = (source_weights_from_onnx(tmp_path / name) for name in ("raw.onnx", "typed.onnx"))
+    names = ("conv1", "conv2", "conv3", "conv4", "conv5")
+    for (kernel, bias), (kernel2, bias2), name in zip(raw.convs, typed.convs, names, strict=True):
+        np.testing.assert_array_equal(kernel, weights[f"{name}_w"])
+        np.testing.assert_array_equal(kernel2, weights[f"{name}_w"])
+        np.testing.assert_array_equal(bias2, bias)
+    for (weight, bias), (weight2, bias2) in zip(raw.denses, typed.denses, strict=True):
+        np.testing.assert_array_equal(weight2, weight)
+        np.testing.assert_array_equal(bias2, bias)
+    assert typed.lrn == raw.lrn and typed.variant == raw.variant
+
+
+def test_external_data_is_refused_without_opening_it(tmp_path):
+    """A model whose weights live in another file: refused by name; the named file is never opened."""
+    from keras_alexnet.convert.onnx_converter import source_weights_from_onnx
+
+    path = tmp_path / "external.onnx"
+    onnx.save_model(
+        onnx.ModelProto.FromString(_tiny_graph().SerializeToString()),
+        path,
+        save_as_external_data=True,
+        all_tensors_to_one_file=True,
+        location="weights.bin",
+        size_threshold=0,
+    )
+    (tmp_path / "weights.bin").unlink()
+    with pytest.raises(ValueError, match=r"keeps its values in an external file \('weights.bin'\).*single-file"):
+        source_weights_from_onnx(path)
+
+
+def test_damaged_files_and_unreadable_tensors_are_refused(tmp_path):
+    from onnx import TensorProto, helper
+
+    from keras_alexnet.convert import convert_file
+    from keras_alexnet.convert.onnx_converter import source_weights_from_onnx
+
+    data = _tiny_graph().SerializeToString()
+    truncated = tmp_path / "truncated.onnx"
+    truncated.write_bytes(data[: len(data) // 2])
+    with pytest.raises(ValueError, match=r"truncated.onnx is not a readable ONNX model"), pytest.warns(UserWarning):
+        convert_file(truncated, tmp_path / "out")
+    empty = tmp_path / "empty.onnx"
+    empty.write_bytes(b"")
+    with pytest.raises(ValueError, match=r"empty.onnx is not a readable ONNX model: it holds no graph nodes"):
+        source_weights_from_onnx(empty)
+    assert not (tmp_path / "out").exists()
+
+    short = _tiny_graph()
+    conv1_w = next(t for t in short.graph.initializer if t.name == "conv1_w_0")
+    conv1_w.raw_data = conv1_w.raw_data[:-4]
+    with pytest.raises(ValueError, match=r"'conv1_w_0' has shape \(96, 3, 11, 11\) \(34848 FLOAT values\) but holds "):
+        source_weights_from_onnx(short)
+
+    quantized = _tiny_graph()
+    conv1_b = next(t for t in quantized.graph.initializer if t.name == "conv1_b_0")
+    conv1_b.CopyFrom(helper.make_tensor("conv1_b_0", TensorProto.UINT8, [1], [3]))
+    with pytest.raises(ValueError, match=r"'conv1_b_0' has ONNX data type 2; keras_alexnet reads FLOAT, "):
+        source_weights_from_onnx(quantized)
+
+    custom = _tiny_graph()
+    custom.graph.node[1].domain = "com.example"
+    with pytest.raises(ValueError, match=r"Relu of the operator domain 'com.example'"):
+        source_weights_from_onnx(custom)

@@ -1,0 +1,166 @@
+"""A core install (`pip install keras-alexnet`, no extras) converts the primary original of `weights="imagenet"`.
+
+The ONNX original (`bvlcalexnet-12.onnx`) is read with protobuf alone, so neither the onnx package nor torch
+nor onnxruntime is needed to convert it. Two checks:
+
+- in this (test) environment, a child process in which onnx, onnxruntime and torch cannot be imported reads a
+  stand-in ONNX file and reports which converters `keras_alexnet.weights.fetch` finds available;
+- in the core-only virtual environment that `.ci/setup` creates (`.venv-core`: `pip install -e .`, no extras;
+  another one can be named with KERAS_ALEXNET_CORE_VENV), a random-weight BVLC-structured stand-in is converted
+  into a checkpoint and loaded with `AlexNet(weights=DIR)`; its logits on real photographs are compared with
+  ONNX Runtime run here (the independent reference). Skipped, with the reason, where that venv does not exist.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import max_abs_err, small_bvlc_weights
+
+onnx = pytest.importorskip("onnx")  # the stand-ins are written by onnx, an independent writer
+pytest.importorskip("onnxruntime")
+
+REPO = Path(__file__).resolve().parents[2]
+CORE_VENV_ENV = "KERAS_ALEXNET_CORE_VENV"
+#: What a core install must not have: the `convert`, `export` and `test` extras' packages.
+NOT_CORE = ("torch", "onnx", "onnxruntime", "tf2onnx", "jax")
+CHILD_TIMEOUT_S = 600
+
+
+def _child_env() -> dict:
+    env = {k: v for k, v in os.environ.items() if k not in ("PYTHONPATH", "PYTHONHOME", "VIRTUAL_ENV")}
+    env.update(HF_HUB_OFFLINE="1", TF_CPP_MIN_LOG_LEVEL="3", KERAS_BACKEND="tensorflow")
+    return env
+
+
+def _run(python: str | Path, script: str, *args, cwd: Path) -> dict:
+    """Run `script` with `python`; it prints one JSON line last, which is returned."""
+    done = subprocess.run(
+        [os.fspath(python), "-c", script, *map(os.fspath, args)],
+        cwd=cwd,
+        env=_child_env(),
+        capture_output=True,
+        text=True,
+        timeout=CHILD_TIMEOUT_S,
+    )
+    assert done.returncode == 0, f"child failed (exit {done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-6000:]}"
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+_WITHOUT_EXTRAS = """
+import importlib.abc, json, sys
+
+class NotInstalled(importlib.abc.MetaPathFinder):  # `import onnx` (onnxruntime, torch) fails, as in a core install
+
+    def find_spec(self, name, path=None, target=None):
+        if name.partition(".")[0] in ("onnx", "onnxruntime", "torch"):
+            raise ModuleNotFoundError(f"No module named {name!r} (blocked by the test)", name=name)
+
+sys.meta_path.insert(0, NotInstalled())
+import numpy as np
+from keras_alexnet.convert.onnx_converter import source_weights_from_onnx
+from keras_alexnet.weights.fetch import converter_available
+source = source_weights_from_onnx(sys.argv[1])
+np.savez(sys.argv[2], *[a for pair in (*source.convs, *source.denses) for a in pair])
+print(json.dumps({f: converter_available(f) for f in ("onnx", "caffe", "torchvision")}))
+"""
+
+
+@pytest.mark.slow
+def test_onnx_converter_needs_neither_onnx_nor_torch(tmp_path):
+    """The converter module imports and reads a file onnx wrote with onnx, onnxruntime and torch unimportable;
+    `fetch` then offers the ONNX and Caffe originals and skips torchvision's, whose `.pth` needs torch."""
+    from keras_alexnet.convert.reference_models import BVLC_CONVS, BVLC_DENSES, build_bvlc_like_onnx
+
+    weights = small_bvlc_weights(seed=9)
+    onnx.save(build_bvlc_like_onnx(weights), tmp_path / "standin.onnx")
+    available = _run(sys.executable, _WITHOUT_EXTRAS, tmp_path / "standin.onnx", tmp_path / "read.npz", cwd=tmp_path)
+    assert available == {"onnx": True, "caffe": True, "torchvision": False}
+    read = np.load(tmp_path / "read.npz")
+    names = [f"{layer}_{p}" for layer, *_ in (*BVLC_CONVS, *BVLC_DENSES) for p in "wb"]
+    for index, name in enumerate(names):
+        np.testing.assert_array_equal(read[f"arr_{index}"], weights[name])  # (out, in) dense weights, OIHW kernels
+
+
+def core_venv_python() -> Path:
+    """The Python of the core-only venv: $KERAS_ALEXNET_CORE_VENV, else `.venv-core` in the repository."""
+    venv = Path(os.environ.get(CORE_VENV_ENV) or REPO / ".venv-core")
+    return venv / "bin" / "python"
+
+
+_CHECK_VENV = f"""
+import importlib.util, json
+spec = importlib.util.find_spec("keras_alexnet")
+print(json.dumps({{
+    "present": [m for m in {NOT_CORE!r} if importlib.util.find_spec(m) is not None],
+    "keras_alexnet": spec.origin if spec else None,
+}}))
+"""
+
+_CONVERT_AND_LOAD = """
+import json, sys, warnings
+import numpy as np
+import keras_alexnet
+from keras_alexnet.convert import UnverifiedOriginalWarning, convert_file
+from keras_alexnet.weights.fetch import converter_available
+src, out, batch, logits = sys.argv[1:5]
+with warnings.catch_warnings():
+    warnings.simplefilter("ignore", UnverifiedOriginalWarning)  # a stand-in, not the published file
+    convert_file(src, out)
+model = keras_alexnet.AlexNet(weights=out, classifier_activation=None)
+np.save(logits, model.predict(np.load(batch), verbose=0))
+print(json.dumps({
+    "available": {f: converter_available(f) for f in ("onnx", "caffe", "torchvision")},
+    "imported": sorted(m for m in ("onnx", "onnxruntime", "torch") if m in sys.modules),
+    "input_shape": list(model.input_shape[1:]),
+}))
+"""
+
+
+@pytest.mark.slow
+def test_core_install_converts_the_onnx_original_and_matches_onnxruntime(tmp_path, caffe_batch):
+    python = core_venv_python()
+    if not python.is_file():
+        pytest.skip(
+            f"no core-only virtual environment at {python.parent.parent}: run `bash .ci/setup` (it creates "
+            f"`.venv-core` with `pip install -e .` and no extras), or point {CORE_VENV_ENV} at one"
+        )
+    venv = _run(python, _CHECK_VENV, cwd=tmp_path)
+    assert venv["present"] == [], (
+        f"{python.parent.parent} is not a core-only install: it has {venv['present']} (extras' packages); "
+        "recreate it with `python3.11 -m venv .venv-core && .venv-core/bin/pip install -e .`"
+    )
+    assert venv["keras_alexnet"] and Path(venv["keras_alexnet"]).resolve().is_relative_to(REPO), (
+        f"{python.parent.parent} imports keras_alexnet from {venv['keras_alexnet']}, not from this checkout "
+        f"({REPO}); rerun `bash .ci/setup` here"
+    )
+    import onnxruntime as ort
+
+    from keras_alexnet.convert.reference_models import build_bvlc_like_onnx, random_bvlc_weights
+
+    # As the zoo file: declared 224x224 and batch 1, the original's file name (so a checksum mismatch warning).
+    graph = build_bvlc_like_onnx(random_bvlc_weights(seed=5), input_size=224, batch_size=1, logits_output=True)
+    src = tmp_path / "bvlcalexnet-12.onnx"
+    onnx.save(graph, src)
+    np.save(tmp_path / "batch.npy", caffe_batch)
+    child = _run(python, _CONVERT_AND_LOAD, src, tmp_path / "ckpt", tmp_path / "batch.npy", tmp_path / "logits.npy",
+                 cwd=tmp_path)  # fmt: skip
+    assert child["available"] == {"onnx": True, "caffe": True, "torchvision": False}
+    assert child["imported"] == [] and child["input_shape"] == [227, 227, 3]
+
+    runnable = onnx.ModelProto.FromString(graph.SerializeToString())
+    dims = runnable.graph.input[0].type.tensor_type.shape.dim
+    dims[2].dim_value = dims[3].dim_value = 227  # the declared 224 cannot run (see onnx_converter)
+    session = ort.InferenceSession(runnable.SerializeToString(), providers=["CPUExecutionProvider"])
+    nchw = caffe_batch.transpose(0, 3, 1, 2)
+    expected = np.concatenate([session.run(["fc8_1"], {"data_0": x[None].copy()})[0] for x in nchw])
+    logits = np.load(tmp_path / "logits.npy")
+    assert np.std(expected) > 0.5
+    assert max_abs_err(logits, expected) <= 1e-4
+    assert (logits.argmax(1) == expected.argmax(1)).all()
