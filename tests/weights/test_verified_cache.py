@@ -179,6 +179,19 @@ def test_a_damaged_user_checkpoint_raises_and_is_left_as_it_is(damage, match, tm
         assert "keras_alexnet changed nothing" in str(info.value) and "write_checksums" in str(info.value)
 
 
+def test_a_well_formed_weights_file_with_one_bit_flipped_no_longer_loads_silently(tmp_path):
+    """Real (no-top, 10 MB) weights: h5py reads the flipped file without complaint; the checksums do not."""
+    directory = tmp_path / "mine"
+    directory.mkdir()
+    NetworkRecord(variant="torchvision", classes=10).write(directory)
+    keras_alexnet.AlexNet(variant="torchvision", include_top=False).save_weights(directory / "notop.weights.h5")
+    write_checksums(directory)
+    keras_alexnet.AlexNet(weights=str(directory), variant="torchvision", include_top=False)  # intact: loads
+    _flip_a_bit(directory / "notop.weights.h5")
+    with pytest.raises(DamagedFileError, match="notop.weights.h5 is damaged: it is corrupted: expected sha256"):
+        keras_alexnet.AlexNet(weights=str(directory), variant="torchvision", include_top=False)
+
+
 # -- the cache: set aside, fetched again ---------------------------------------------------------------------------
 
 
