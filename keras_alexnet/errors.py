@@ -48,6 +48,7 @@ from pathlib import Path
 
 __all__ = [
     "DamagedFileError",
+    "MissingDependencyError",
     "ExportMismatchError",
     "NotEnoughSpaceError",
     "OperationFailedError",
@@ -55,6 +56,7 @@ __all__ = [
     "check_free_space",
     "disk_full_as_error",
     "format_bytes",
+    "require",
     "read_json_file",
 ]
 
@@ -190,3 +192,29 @@ def read_json_file(
             path, f"it holds {type(value).__name__} where {kinds.get(expect, expect.__name__)} was expected", fix
         )
     return value
+
+
+class MissingDependencyError(ImportError):
+    """An optional package is needed for what was asked: `.module`, and `.extra` (the pip extra that brings it)."""
+
+    def __init__(self, module: str, extra: str, purpose: str):
+        self.module, self.extra, self.purpose = module, extra, purpose
+        super().__init__(
+            f"{purpose} needs the Python package {module!r}, which is not installed. Install it with "
+            f'`pip install "keras-alexnet[{extra}]"`. Received: import {module}'
+        )
+
+    def __reduce__(self):
+        return (type(self), (self.module, self.extra, self.purpose))
+
+
+def require(module: str, extra: str, purpose: str):
+    """Import and return `module`, or raise `MissingDependencyError` naming the pip extra that brings it."""
+    import importlib
+
+    try:
+        return importlib.import_module(module)
+    except ModuleNotFoundError as error:
+        if error.name is not None and error.name.split(".")[0] != module.split(".")[0]:
+            raise  # the module is there but one of its own imports is broken: keep that traceback
+        raise MissingDependencyError(module, extra, purpose) from error

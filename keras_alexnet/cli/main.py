@@ -92,11 +92,19 @@ def main(argv: list[str] | None = None) -> int:
 
 def _reported_types() -> tuple[type[BaseException], ...]:
     """The exception classes `describe_failure` may have a message for (it still decides per instance)."""
-    from keras_alexnet.errors import OperationFailedError
+    from keras_alexnet.errors import MissingDependencyError, OperationFailedError
     from keras_alexnet.weights.download import DownloadError
     from keras_alexnet.weights.resolve import WeightsUnavailableError
 
-    return (ValueError, OSError, OperationFailedError, WeightsUnavailableError, DownloadError, *_http_errors())
+    return (
+        ValueError,
+        OSError,
+        OperationFailedError,
+        WeightsUnavailableError,
+        DownloadError,
+        MissingDependencyError,
+        *_http_errors(),
+    )
 
 
 def _http_errors() -> tuple[type[BaseException], ...]:
@@ -116,11 +124,14 @@ def _http_errors() -> tuple[type[BaseException], ...]:
 
 def describe_failure(error: BaseException) -> str | None:
     """The one-line message for `error`, or None when it is not a failure the CLI reports (a bug: traceback)."""
-    from keras_alexnet.errors import NotEnoughSpaceError, OperationFailedError
+    from keras_alexnet.errors import MissingDependencyError, NotEnoughSpaceError, OperationFailedError
     from keras_alexnet.weights.download import DownloadError
     from keras_alexnet.weights.resolve import WeightsUnavailableError
 
-    if isinstance(error, NotEnoughSpaceError | ValueError | OperationFailedError | WeightsUnavailableError):
+    if isinstance(
+        error,
+        NotEnoughSpaceError | ValueError | OperationFailedError | WeightsUnavailableError | MissingDependencyError,
+    ):
         return str(error)
     if isinstance(error, DownloadError):
         return str(error)

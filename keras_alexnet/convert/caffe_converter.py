@@ -23,6 +23,7 @@ import os
 from pathlib import Path
 
 import numpy as np
+from google.protobuf.message import DecodeError
 
 from keras_alexnet.convert import assemble
 from keras_alexnet.convert.caffe_proto import V1_LAYER_TYPES, NetParameter  # needs protobuf
@@ -69,7 +70,7 @@ def load_caffemodel(source) -> tuple:
         data, description = path.read_bytes(), str(path)
     try:
         net.ParseFromString(data)
-    except Exception as error:  # google.protobuf.message.DecodeError and friends
+    except DecodeError as error:
         raise ValueError(f"{description} is not a Caffe NetParameter ({error}). Received: {description}") from error
     if not net.layer and not net.layers:
         raise ValueError(f"{description} holds no layers; is it a .caffemodel? Received: {description}")

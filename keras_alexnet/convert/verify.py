@@ -28,6 +28,8 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_alexnet.errors import require
+
 DEFAULT_TOLERANCE = 1e-4
 
 
@@ -88,16 +90,14 @@ def verify_parity(
 
 
 def _load_onnx(src):
-    import onnx
-
+    onnx = require("onnx", "convert", "Checking a conversion against ONNX Runtime (--verify)")
     return onnx.load(Path(src))
 
 
 def _onnx_logits(model, nchw: np.ndarray) -> np.ndarray:
     """Logits from ONNX Runtime: the Softmax's input becomes an output; the declared input fits `nchw`."""
-    import onnx
-    import onnxruntime as ort
-
+    onnx = require("onnx", "convert", "Checking a conversion against ONNX Runtime (--verify)")
+    ort = require("onnxruntime", "convert", "Checking a conversion against ONNX Runtime (--verify)")
     model = onnx.ModelProto.FromString(model.SerializeToString())
     graph = model.graph
     softmax = [n for n in graph.node if n.op_type == "Softmax" and n.output[0] in {o.name for o in graph.output}]
@@ -117,7 +117,7 @@ def _onnx_logits(model, nchw: np.ndarray) -> np.ndarray:
 
 
 def _torch_logits(src, nchw: np.ndarray) -> np.ndarray:
-    import torch
+    torch = require("torch", "convert", "Checking a conversion against PyTorch (--verify)")
 
     from keras_alexnet.convert.reference_models import TorchvisionAlexNet
     from keras_alexnet.convert.torchvision_converter import load_state_dict

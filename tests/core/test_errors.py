@@ -108,3 +108,26 @@ def test_format_bytes():
         "2.5 GB",
         "3.0 TB",
     ]
+
+
+def test_a_missing_optional_package_names_its_extra(monkeypatch):
+    """`require` names the pip extra; the CLI prints it as one line (convert --verify in a core install)."""
+    import builtins
+    import sys
+
+    from keras_alexnet.cli.main import describe_failure
+    from keras_alexnet.errors import MissingDependencyError, require
+
+    real_import = builtins.__import__
+
+    def no_onnxruntime(name, *args, **kwargs):
+        if name.split(".")[0] == "onnxruntime":
+            raise ModuleNotFoundError(f"No module named {name!r}", name=name)
+        return real_import(name, *args, **kwargs)
+
+    monkeypatch.delitem(sys.modules, "onnxruntime", raising=False)
+    monkeypatch.setattr(builtins, "__import__", no_onnxruntime)
+    with pytest.raises(MissingDependencyError, match=r'pip install "keras-alexnet\[convert\]"') as error:
+        require("onnxruntime", "convert", "Checking a conversion against ONNX Runtime (--verify)")
+    assert describe_failure(error.value).startswith("Checking a conversion against ONNX Runtime")
+    assert require("json", "convert", "x").dumps(1) == "1"
