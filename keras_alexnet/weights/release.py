@@ -151,13 +151,18 @@ def fetch_originals(record: WeightsRecord, *, progress: bool = True) -> tuple[li
 
 
 def _fetch_one(original: Original, *, progress: bool) -> FetchedOriginal:
-    """One original through fetch.py's download (resume, checksum); a file already there is verified, not refetched."""
+    """One original through fetch.py's download (resume, checksum); a file already there is verified, not refetched.
+
+    `downloaded` (removed after the release) only for a file the release itself put into keras_alexnet's
+    downloads folder; a Hub-hosted original stays in the Hugging Face cache, which Hub tools manage.
+    """
     from keras_alexnet.weights import fetch
     from keras_alexnet.weights.cache import cache_dir
 
-    existed = (cache_dir() / "downloads" / original.filename).is_file()
+    ours = cache_dir() / "downloads" / original.filename
+    existed = ours.is_file()
     path = fetch._download_original(original, progress=progress)
-    return FetchedOriginal(original, path, original.checksum, downloaded=not existed)
+    return FetchedOriginal(original, path, original.checksum, downloaded=not existed and path == ours)
 
 
 def convert_in_memory(fetched: FetchedOriginal, record: WeightsRecord):
