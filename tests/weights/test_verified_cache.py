@@ -249,7 +249,7 @@ def standin_original():
     server.stop()
 
 
-@pytest.mark.slow  # download + conversion of the 244 MB stand-in (~15 s)
+@pytest.mark.slow  # download + conversion of the 244 MB stand-in, twice (~30 s)
 def test_a_bit_flipped_cache_entry_is_converted_again_from_the_original(standin_original, registered, capfd):
     registered(dataclasses.replace(get_weights_record(NAME), originals=(standin_original,)))
     first = keras_alexnet.AlexNet(weights=NAME)
