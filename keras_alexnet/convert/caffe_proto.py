@@ -20,22 +20,12 @@ Example:
 
 from __future__ import annotations
 
-from google.protobuf import descriptor_pb2, descriptor_pool, message_factory
+from keras_alexnet.convert.proto_schema import Field, message_classes
 
-_F = descriptor_pb2.FieldDescriptorProto
-_TYPES = {
-    "string": _F.TYPE_STRING,
-    "float": _F.TYPE_FLOAT,
-    "double": _F.TYPE_DOUBLE,
-    "int64": _F.TYPE_INT64,
-    "int32": _F.TYPE_INT32,
-    "uint32": _F.TYPE_UINT32,
-    "bool": _F.TYPE_BOOL,
-}
 _PACKAGE = "keras_alexnet_caffe"
 
 # message -> [(field name, number, type or message name, "optional"/"repeated"/"packed", default)]
-_MESSAGES: dict[str, list[tuple]] = {
+_MESSAGES: dict[str, list[Field]] = {
     "BlobShape": [("dim", 1, "int64", "packed", None)],
     "BlobProto": [
         ("shape", 7, "BlobShape", "optional", None),
@@ -141,36 +131,7 @@ V1_LAYER_TYPES = {
 }
 
 
-def _file_descriptor() -> descriptor_pb2.FileDescriptorProto:
-    proto = descriptor_pb2.FileDescriptorProto(
-        name="keras_alexnet/caffe_subset.proto", package=_PACKAGE, syntax="proto2"
-    )
-    for message_name, fields in _MESSAGES.items():
-        message = proto.message_type.add(name=message_name)
-        for name, number, kind, label, default in fields:
-            field = message.field.add(name=name, number=number)
-            field.label = _F.LABEL_OPTIONAL if label == "optional" else _F.LABEL_REPEATED
-            if kind in _TYPES:
-                field.type = _TYPES[kind]
-            else:
-                field.type = _F.TYPE_MESSAGE
-                field.type_name = f".{_PACKAGE}.{kind}"
-            if label == "packed":
-                field.options.packed = True
-            if default is not None:
-                field.default_value = default
-    return proto
-
-
-def _message_classes() -> dict:
-    pool = descriptor_pool.DescriptorPool()
-    pool.Add(_file_descriptor())
-    return {
-        name: message_factory.GetMessageClass(pool.FindMessageTypeByName(f"{_PACKAGE}.{name}")) for name in _MESSAGES
-    }
-
-
-_CLASSES = _message_classes()
+_CLASSES = message_classes(_PACKAGE, _MESSAGES)
 NetParameter = _CLASSES["NetParameter"]
 BlobProto = _CLASSES["BlobProto"]
 LayerParameter = _CLASSES["LayerParameter"]
