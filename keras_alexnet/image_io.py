@@ -5,7 +5,10 @@ whatever its extension says; applies the EXIF orientation; converts
 grayscale, palette, CMYK and alpha images to RGB; scales 16-bit, 32-bit and
 floating-point images to 0-255 (see `open_rgb`); decodes large JPEGs at a
 reduced scale first (`draft`) so very large photos load quickly; then resizes
-the shorter side to `resize` and crops the centre `size` x `size` square.
+the shorter side to `resize` (or, `resize_mode="warp"`, both sides: Caffe's
+way) and crops the centre `size` x `size` square. `load_image(path,
+weights=NAME)` prepares it as that checkpoint was evaluated
+(`keras_alexnet.eval_preprocessing`).
 `ten_crop` gives the paper's ten views (four corners and centre, and their
 horizontal mirrors).
 
@@ -21,6 +24,8 @@ Example:
 >>> from keras_alexnet.samples import sample_image_paths
 >>> load_image(sample_image_paths()[0], size=227).shape
 (227, 227, 3)
+>>> load_image(sample_image_paths()[0], weights="torchvision_imagenet1k").shape
+(224, 224, 3)
 """
 
 from __future__ import annotations
@@ -29,6 +34,8 @@ import os
 
 import numpy as np
 from PIL import Image, ImageOps
+
+from keras_alexnet.eval_preprocessing import check_resize_mode
 
 #: The most pixels `open_rgb` decodes at full resolution (after a JPEG's reduced-scale `draft`, which decodes
 #: 1/4 to 1/64 of the pixels). 2**27 (134 M) holds a 100-megapixel sensor's TIFF or PNG (11648 x 8736) and a
@@ -209,15 +216,50 @@ def center_crop(array: np.ndarray, size: int) -> np.ndarray:
     return array[top : top + size, left : left + size]
 
 
-def load_image(path: str | os.PathLike, size: int = 227, resize: int = 256) -> np.ndarray:
-    """Load `path` as uint8 RGB (size, size, 3): shorter side to `resize`, centre crop.
+def load_image(
+    path: str | os.PathLike,
+    size: int | None = None,
+    resize: int | None = None,
+    resize_mode: str | None = None,
+    *,
+    weights=None,
+) -> np.ndarray:
+    """Load `path` as uint8 RGB (size, size, 3): resized to `resize`, then the centre `size` x `size` crop.
+
+    `resize_mode` "shorter_side" resizes the shorter side to `resize` (aspect ratio kept, torchvision's way);
+    "warp" resizes both sides to `resize` (aspect ratio not kept, as Caffe stored ImageNet for BVLC's model).
+    With `weights` (a registered name, a checkpoint directory or a `NetworkRecord`), the defaults are that
+    checkpoint's evaluation preprocessing (`keras_alexnet.eval_preprocessing`: warp 256, crop 227 for BVLC's
+    weights; shorter side 256, crop 224 for torchvision's); without it, they are what they always were:
+    shorter side to 256, crop 227. Explicit arguments win either way.
 
     Raises `ImageReadError` (a `ValueError` naming the file) for a file that is not a readable image or is
     larger than `MAX_IMAGE_PIXELS`, and `FileNotFoundError` for a missing file.
     """
+    if weights is not None:
+        from keras_alexnet.eval_preprocessing import eval_preprocessing
+
+        spec = eval_preprocessing(weights, resize_mode=resize_mode, resize=resize, crop=size)
+        size, resize, resize_mode = spec.crop, spec.resize, spec.resize_mode
+    size = 227 if size is None else size
+    resize = 256 if resize is None else resize
+    resize_mode = "shorter_side" if resize_mode is None else resize_mode
+    check_resize_mode(resize_mode)
     if size > resize:
         raise ValueError(f"`size` must not exceed `resize`. Received: size={size}, resize={resize}")
-    return _resize_and_crop(open_rgb(path, min_side=resize), resize, size)
+    image = open_rgb(path, min_side=resize)  # a JPEG draft keeps both sides >= resize: enough for a warp too
+    if resize_mode == "warp":
+        return _warp_and_crop(image, resize, size)
+    return _resize_and_crop(image, resize, size)
+
+
+def _warp_and_crop(image: Image.Image, side: int, size: int) -> np.ndarray:
+    """The centre `size` x `size` square of `image` resized to `side` x `side` (aspect ratio not kept), uint8 RGB.
+
+    The warped image is at most `side` x `side`, so memory is bounded whatever the aspect ratio.
+    """
+    warped = image.resize((side, side), Image.Resampling.BILINEAR, reducing_gap=3.0)
+    return center_crop(np.asarray(warped, dtype=np.uint8), size)
 
 
 def load_image_square(path: str | os.PathLike, side: int = 256) -> np.ndarray:

@@ -21,6 +21,7 @@ import keras
 import numpy as np
 
 from keras_alexnet.analysis.layers import get_layer
+from keras_alexnet.eval_preprocessing import EvalPreprocessing, eval_preprocessing
 from keras_alexnet.weights.network import NetworkRecord
 
 #: File name extensions `list_images` picks up (case-insensitive).
@@ -50,14 +51,25 @@ def list_images(directory: str | os.PathLike) -> list[Path]:
     return paths
 
 
-def load_batch(paths: Sequence[Path], network: NetworkRecord, workers: int = 4) -> tuple[np.ndarray, list[int]]:
-    """Load and preprocess images for `network`; returns the batch and the indices that loaded."""
+def load_batch(
+    paths: Sequence[Path],
+    network: NetworkRecord,
+    workers: int = 4,
+    preprocessing: EvalPreprocessing | None = None,
+) -> tuple[np.ndarray, list[int]]:
+    """Load and preprocess images for `network`; returns the batch and the indices that loaded.
+
+    Images are resized and cropped by `preprocessing` (default: as `network`'s checkpoint was evaluated,
+    `keras_alexnet.eval_preprocessing.eval_preprocessing(network)`).
+    """
     from keras_alexnet.image_io import ImageReadError, load_image
     from keras_alexnet.preprocessing import preprocess_input
 
+    spec = preprocessing or eval_preprocessing(network)
+
     def load(path):
         try:
-            return load_image(path, size=network.input_size)
+            return load_image(path, size=spec.crop, resize=spec.resize, resize_mode=spec.resize_mode)
         except ImageReadError as error:
             print(f"warning: skipping {error}", file=sys.stderr)
             return None
@@ -66,7 +78,7 @@ def load_batch(paths: Sequence[Path], network: NetworkRecord, workers: int = 4) 
         images = list(pool.map(load, paths))
     kept = [i for i, image in enumerate(images) if image is not None]
     if not kept:
-        return np.zeros((0, network.input_size, network.input_size, 3), np.float32), kept
+        return np.zeros((0, spec.crop, spec.crop, 3), np.float32), kept
     batch = np.stack([images[i] for i in kept])
     return preprocess_input(batch, mode=network.preprocessing), kept
 
@@ -77,8 +89,11 @@ def iter_features(
     network: NetworkRecord,
     batch_size: int = 32,
     progress: bool = True,
+    preprocessing: EvalPreprocessing | None = None,
 ) -> Iterator[tuple[np.ndarray, list[Path]]]:
     """Yield (features, paths) batch by batch; unreadable images are skipped with a warning.
+
+    `preprocessing`: the resize and crop (default: as `network`'s checkpoint was evaluated).
 
     The next batch is read and decoded in a background thread while the network runs on the current
     one; at most two batches of images are in memory.
@@ -92,11 +107,11 @@ def iter_features(
         tqdm(total=len(paths), unit="img", disable=not progress, file=sys.stderr) as bar,
         ThreadPoolExecutor(max_workers=1) as reader,
     ):
-        pending = reader.submit(load_batch, chunks[0], network) if chunks else None
+        pending = reader.submit(load_batch, chunks[0], network, 4, preprocessing) if chunks else None
         for i, chunk in enumerate(chunks):
             batch, kept = pending.result()
             if i + 1 < len(chunks):
-                pending = reader.submit(load_batch, chunks[i + 1], network)
+                pending = reader.submit(load_batch, chunks[i + 1], network, 4, preprocessing)
             if kept:
                 features = keras.ops.convert_to_numpy(extractor(batch, training=False))
                 yield features.reshape(len(kept), -1).astype(np.float32), [chunk[j] for j in kept]

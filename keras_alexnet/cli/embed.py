@@ -13,6 +13,7 @@ import argparse
 import os
 
 from keras_alexnet.cli.arguments import positive_int
+from keras_alexnet.cli.preprocessing_options import add_preprocessing_arguments, eval_preprocessing_from
 
 
 def register(subparsers) -> None:
@@ -30,6 +31,7 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--overwrite", action="store_true", help="replace OUTPUT even if it is not an earlier index")
     add_model_options(parser)
+    add_preprocessing_arguments(parser)
     parser.add_argument("--layer", default="fc7", help="layer whose output is stored (default: fc7)")
     parser.add_argument("--batch-size", type=positive_int, default=32, help="images per batch (default: 32)")
     parser.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -47,6 +49,7 @@ def run(args: argparse.Namespace) -> int:
     paths = [path.resolve() for path in list_images(args.directory)]
     model, network = load_model(args.weights, args.variant, seed=args.seed)
     extractor = feature_extractor(model, args.layer)
+    spec = eval_preprocessing_from(args, network)
     weights = args.weights
     if weights is not None and os.path.exists(weights):
         weights = os.path.abspath(weights)  # so that `neighbours` finds it from any directory
@@ -55,9 +58,12 @@ def run(args: argparse.Namespace) -> int:
         "weights": weights,
         "variant": network.variant,
         "preprocessing": network.preprocessing,
+        "eval_preprocessing": spec.to_dict(),  # the resize and crop the images were embedded with
         "seed": args.seed if args.weights is None else None,
     }
-    batches = iter_features(extractor, paths, network, batch_size=args.batch_size, progress=not args.no_progress)
+    batches = iter_features(
+        extractor, paths, network, batch_size=args.batch_size, progress=not args.no_progress, preprocessing=spec
+    )
     shape = write_index(args.output, batches, metadata, overwrite=args.overwrite)
     skipped = len(paths) - shape["rows"]
     print(

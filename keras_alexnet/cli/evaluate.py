@@ -15,6 +15,7 @@ import json
 from pathlib import Path
 
 from keras_alexnet.cli.arguments import non_negative_int, positive_int
+from keras_alexnet.cli.preprocessing_options import add_preprocessing_arguments, eval_preprocessing_from
 
 
 def register(subparsers) -> None:
@@ -29,6 +30,7 @@ def register(subparsers) -> None:
     )
     add_model_options(parser)
     add_split_arguments(parser, split="validation", dataset_default=None)
+    add_preprocessing_arguments(parser)
     parser.add_argument("--ten-crop", action="store_true", help="also evaluate the paper's ten-crop average")
     parser.add_argument("--batch-size", type=positive_int, default=32)
     parser.add_argument("--csv", default="per_class_accuracy.csv", help="per-class accuracy CSV to write")
@@ -73,17 +75,27 @@ def run(args: argparse.Namespace) -> int:
     mapping, model_names = label_mapping(class_names, classes, network.categories)
     model, network = load_model(args.weights, args.variant, seed=args.seed, classes=classes)
     description = describe_weights(args.weights, args.seed if args.weights is None else None)
+    spec = eval_preprocessing_from(args, network)  # as the checkpoint was evaluated, unless overridden
 
-    results, summary = {}, {"weights": description, "dataset": args.dataset, "split": args.split, "crops": {}}
+    results = {}
+    summary = {
+        "weights": description,
+        "dataset": args.dataset,
+        "split": args.split,
+        "preprocessing": spec.to_dict(),
+        "crops": {},
+    }
     dataset_labels = None
     for crops in ("center", "ten") if args.ten_crop else ("center",):
         dataset, source = load_eval_dataset(
             args.dataset,
             args.split,
-            image_size=network.input_size,
+            image_size=spec.crop,
             crops=crops,
             batch_size=args.batch_size,
             normalization=network.preprocessing,
+            resize=spec.resize,
+            resize_mode=spec.resize_mode,
             **common,
         )
         probabilities, labels = predict_probabilities(model, dataset)
@@ -98,6 +110,7 @@ def run(args: argparse.Namespace) -> int:
         }
 
     print(f"{args.dataset} ({args.split}), {summary['crops']['center']['images']} images, {description}")
+    print(f"preprocessing: {spec.describe()}")
     print(f"{'crops':<8} {'top-1 error':>12} {'top-5 error':>12}")
     for crops, row in summary["crops"].items():
         print(f"{crops:<8} {row['top1_error']:>12.4f} {row['top5_error']:>12.4f}")

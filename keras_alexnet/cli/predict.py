@@ -7,6 +7,7 @@ import json
 import sys
 
 from keras_alexnet.cli.arguments import positive_int
+from keras_alexnet.cli.preprocessing_options import add_preprocessing_arguments, eval_preprocessing_from
 from keras_alexnet.performance import add_dtype_argument
 
 
@@ -29,6 +30,7 @@ def register(subparsers) -> None:
     parser.add_argument("--top", type=int, default=5, help="number of labels per image (default 5)")
     parser.add_argument("--batch-size", type=positive_int, default=16, help="images per model call (default 16)")
     parser.add_argument("--json", action="store_true", help="print one JSON document instead of text")
+    add_preprocessing_arguments(parser)
     add_dtype_argument(parser)
     parser.set_defaults(func=run)
 
@@ -49,13 +51,14 @@ def run(args: argparse.Namespace) -> int:
             f"`predict` decodes ImageNet labels and needs a 1000-class model; these weights have "
             f"{network.classes} classes. Received: --weights {args.weights}"
         )
+    spec = eval_preprocessing_from(args, network)  # as the checkpoint was evaluated, unless overridden
     if weights is None:
         print("warning: --weights none: random weights, the labels below are meaningless", file=sys.stderr)
 
     paths, images, failures = [], [], 0
     for path in args.images:
         try:
-            images.append(load_image(path, size=network.input_size))
+            images.append(load_image(path, size=spec.crop, resize=spec.resize, resize_mode=spec.resize_mode))
             paths.append(path)
         except (ImageReadError, FileNotFoundError) as error:  # every per-file failure of load_image
             failures += 1
@@ -74,6 +77,7 @@ def run(args: argparse.Namespace) -> int:
     if args.json:
         payload = {
             "weights": args.weights,
+            "preprocessing": spec.to_dict(),
             "predictions": {
                 path: [{"wnid": w, "label": name, "score": score} for w, name, score in labels]
                 for path, labels in results.items()

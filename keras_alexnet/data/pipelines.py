@@ -7,8 +7,9 @@ subtraction (per-pixel mean image or per-channel mean); a random
 `image_size` crop and a horizontal flip; batched. Random draws are stateless
 and seeded per example, so a pipeline with a fixed `seed` is reproducible.
 
-Evaluation (`make_eval_dataset`, `load_eval_dataset`): the same 256 square,
-the same normalisation, then the centre crop (batches of (B, S, S, 3)) or the
+Evaluation (`make_eval_dataset`, `load_eval_dataset`): the same 256 square
+(or, `resize_mode="warp"`, the whole image warped to 256 x 256, as BVLC's Caffe
+data was), the same normalisation, then the centre crop (batches of (B, S, S, 3)) or the
 paper's ten crops (batches of (B, 10, S, S, 3)).
 
 Normalisation (`normalization=`): a `PixelStatistics` (the paper: subtract the
@@ -190,15 +191,23 @@ def make_eval_dataset(
     normalization: PixelStatistics | str | None = None,
     mean: str = "channel",
     resize: int = RESIZE,
+    resize_mode: str = "shorter_side",
 ) -> tf.data.Dataset:
-    """Evaluation batches: (B, S, S, 3) for `crops="center"`, (B, 10, S, S, 3) for `"ten"`."""
+    """Evaluation batches: (B, S, S, 3) for `crops="center"`, (B, 10, S, S, 3) for `"ten"`.
+
+    `resize_mode`: "shorter_side" (the paper, torchvision) or "warp" (both sides to `resize`, as BVLC's Caffe
+    data); `keras_alexnet.eval_preprocessing.eval_preprocessing(network)` names a checkpoint's.
+    """
+    from keras_alexnet.eval_preprocessing import check_resize_mode
+
+    check_resize_mode(resize_mode)
     _check_size(image_size, resize)
     if crops not in CROPS:
         raise ValueError(f"`crops` must be one of {CROPS}. Received: crops={crops!r}")
     normalize = _normalizer(normalization, mean, resize)
 
     def prepare(image, label):
-        square = normalize(transforms.resize_and_center_crop(image, resize))
+        square = normalize(transforms.resize_and_center_crop(image, resize, resize_mode))
         if crops == "ten":
             return transforms.ten_crop(square, image_size), label
         return tf.ensure_shape(transforms.center_crop(square, image_size), (image_size, image_size, 3)), label
@@ -221,6 +230,7 @@ def load_eval_dataset(
     download: bool = False,
     limit: int | None = None,
     resize: int = RESIZE,
+    resize_mode: str = "shorter_side",
 ) -> tuple[tf.data.Dataset, ImageSource]:
     """Load `split` of `dataset` (TFDS name, "folder:PATH" or "digits") ready for evaluation.
 
@@ -235,5 +245,6 @@ def load_eval_dataset(
         normalization=normalization,
         mean=mean,
         resize=resize,
+        resize_mode=resize_mode,
     )
     return eval_ds, source
