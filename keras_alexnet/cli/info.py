@@ -63,8 +63,9 @@ def run(args: argparse.Namespace) -> int:
     )
     for record in records:
         lrn_text = record.network.lrn.to_dict() if record.network.lrn else "none"
-        print(
-            f"weights {record.name!r}: {record.description} LRN {lrn_text}; {record.metrics_source}: "
-            + ", ".join(f"{k} {v}" for k, v in record.reported_metrics.items())
+        reported = "; ".join(
+            f"{result.source} reports {result.metrics_text()} ({result.preprocessing})"
+            for result in record.reported_results
         )
+        print(f"weights {record.name!r}: {record.description} LRN {lrn_text}; {reported or 'no reported accuracy'}")
     return 0

@@ -1,7 +1,7 @@
 """`keras-alexnet weights`: list the registered checkpoints; `weights fetch NAME` gets one ahead of time.
 
     keras-alexnet weights                      # table of the registry
-    keras-alexnet weights --json               # every field, as JSON
+    keras-alexnet weights --json               # every field, as JSON (originals in the order they are tried)
     keras-alexnet weights --markdown           # the table of README.md / docs/weights.md
     keras-alexnet weights fetch imagenet       # cache -> pinned Hub copy -> download + convert an original
     keras-alexnet weights fetch torchvision_imagenet1k --from alexnet-owt-7be5be79.pth   # no internet
@@ -81,6 +81,18 @@ def run_list(args: argparse.Namespace) -> int:
         print(weights_markdown_table(hub_org=args.hub_org))
     else:
         print(weights_text_table(hub_org=args.hub_org))
+        print(
+            "\nOriginals, tried in order when no converted copy is cached "
+            "(each verified against its recorded checksum and size):"
+        )
+        for record in list_weights():
+            for number, original in enumerate(record.originals, 1):
+                where = (
+                    f"Hub {original.repo_id} {original.path_in_repo} @ {original.revision}"
+                    if original.is_hub
+                    else original.url
+                )
+                print(f"  {record.name} {number}. {where} ({original.format}, {original.checksum})")
         published = [r.name for r in list_weights() if r.hub.published]
         print(
             "\nPublished on the Hub: "

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+from collections.abc import Callable
 from pathlib import Path
 
 from keras_alexnet.weights.registry import Original
@@ -42,24 +43,41 @@ def checksum_matches(digests: dict[str, str], original: Original) -> bool:
     return not (original.sha256_prefix and not digests["sha256"].startswith(original.sha256_prefix.lower()))
 
 
-def verify_original(path: str | os.PathLike, original: Original, *, delete_on_mismatch: bool = True) -> str:
-    """Check `path` against `original`'s checksum; return "algorithm:hex" of what was verified.
+def verify_original(
+    path: str | os.PathLike,
+    original: Original,
+    *,
+    delete_on_mismatch: bool = True,
+    delete: Callable[[Path], object] | None = None,
+) -> str:
+    """Check `path` against `original`'s size (first: cheap) and checksums; return "algorithm:hex" of what was verified.
 
-    On a mismatch the file is deleted (unless `delete_on_mismatch=False`) and
-    `ChecksumMismatchError` names both hashes.
+    On a mismatch the file is deleted (unless `delete_on_mismatch=False`; with
+    `delete(path)` when given, e.g. to remove a Hugging Face cache blob too) and
+    `ChecksumMismatchError` names both sizes or both hashes.
     """
     path = Path(path)
+    fate = "deleted" if delete_on_mismatch else "kept"
+    remove = delete or (lambda p: p.unlink(missing_ok=True))
+    size = path.stat().st_size
+    if original.size is not None and size != original.size:
+        if delete_on_mismatch:
+            remove(path)
+        raise ChecksumMismatchError(
+            f"{original.filename} from {original.location} failed verification: it has {size:,} bytes, expected "
+            f"{original.size:,}. The file was {fate}; it is truncated or not the published original. "
+            f"Received: {path}"
+        )
     digests = file_digests(path)
     if checksum_matches(digests, original):
         algorithm = "sha256" if original.sha256 or original.sha256_prefix else "sha1"
         return f"{algorithm}:{digests[algorithm]}"
     if delete_on_mismatch:
-        path.unlink(missing_ok=True)
+        remove(path)
     expected = original.checksum
     algorithm = expected.split(":")[0].removesuffix("-prefix")
     raise ChecksumMismatchError(
-        f"{original.filename} from {original.url} failed verification: its {algorithm} is "
-        f"{digests[algorithm]}, expected {expected}. The file was "
-        f"{'deleted' if delete_on_mismatch else 'kept'}; it is corrupted or not the published original. "
-        f"Received: {path}"
+        f"{original.filename} from {original.location} failed verification: its {algorithm} is "
+        f"{digests[algorithm]}, expected {expected}. The file was {fate}; it is corrupted or not the published "
+        f"original. Received: {path}"
     )

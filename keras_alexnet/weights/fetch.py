@@ -4,11 +4,17 @@
 
 1. the converted checkpoint in the local cache (`keras_alexnet.weights.cache`): no network;
 2. the record's pinned Hub copy, when one is published (verified against the registry's sha256);
-3. each public original (mirror) in turn: download with a progress bar, resuming a `.part` file;
-   verify the checksum (a mismatch deletes the file and moves on); convert with
+3. each public original in turn (`download_original`): a file in a Hub repository with
+   `hf_hub_download` (its cache, `HF_ENDPOINT`, `HF_HUB_OFFLINE`: in offline mode a Hub
+   original already in the Hugging Face cache is still used), a URL with
+   `keras_alexnet.weights.download.download` (progress bar, resumed `.part`, deadline and
+   minimum rate, Git-LFS pointer detection); verify its size and checksums (a mismatch
+   deletes the file and moves on to the next original); convert with
    `keras_alexnet.convert.convert_file`; check the converted network (parameter count,
    output shape, network record); move it into the cache atomically; load.
 
+One process at a time fetches a record (a lock file in the cache); another one waits,
+says so once ("waiting for another process downloading ..."), then uses the result.
 The next call finds the cache and needs no network. Tests and private mirrors
 pass a modified record: `dataclasses.replace(record, originals=(...))`.
 
@@ -22,15 +28,25 @@ True
 
 from __future__ import annotations
 
+import contextlib
 import importlib
 import os
-import sys
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
+from keras_alexnet.errors import format_bytes
 from keras_alexnet.weights.cache import cache_dir, checkpoint_cache_dir
-from keras_alexnet.weights.checksums import ChecksumMismatchError, file_digests, verify_original
-from keras_alexnet.weights.download import DownloadError, download
+from keras_alexnet.weights.checksums import ChecksumMismatchError, checksum_matches, file_digests, verify_original
+from keras_alexnet.weights.download import (
+    DownloadError,
+    LfsPointerError,
+    download,
+    download_from_hub,
+    lfs_pointer,
+    lfs_pointer_message,
+    log,
+)
 from keras_alexnet.weights.network import NetworkRecord
 from keras_alexnet.weights.registry import Original, WeightsRecord
 from keras_alexnet.weights.resolve import ResolvedWeights, WeightsUnavailableError, read_checkpoint_dir
@@ -60,15 +76,28 @@ def converter_available(format: str) -> bool:
     return True
 
 
-def _log(message: str) -> None:
-    print(f"keras_alexnet: {message}", file=sys.stderr, flush=True)
+_log = log
 
 
-def _lock(record: WeightsRecord):
-    from filelock import FileLock
+@contextlib.contextmanager
+def _lock(record: WeightsRecord) -> Iterator[None]:
+    """Hold the record's lock file; when another process holds it, say so once, then wait for it."""
+    from filelock import FileLock, Timeout
 
     cache_dir().mkdir(parents=True, exist_ok=True)
-    return FileLock(str(cache_dir() / f".{record.name}.lock"))
+    lock = FileLock(str(cache_dir() / f".{record.name}.lock"))
+    try:
+        lock.acquire(timeout=0)
+    except Timeout:
+        _log(
+            f"waiting for another process downloading {record.name!r} (it holds {lock.lock_file}; it downloads and "
+            "converts it once, then this one loads the result) ..."
+        )
+        lock.acquire()
+    try:
+        yield
+    finally:
+        lock.release()
 
 
 def fetch_registered(
@@ -94,31 +123,83 @@ def fetch_registered(
                 return resolve_registered_hub_copy(record, hub_org)
             except (WeightsUnavailableError, ChecksumMismatchError) as error:
                 failures.append(f"Hub copy: {error}")
-        if is_offline():
-            failures.append("public originals: not tried, offline mode is on (HF_HUB_OFFLINE)")
-        else:
-            for original in record.originals:
-                if not converter_available(original.format):
-                    failures.append(f"{original.url}: skipped, the {original.format} converter is unavailable")
-                    continue
-                try:
-                    path = _download_original(original, progress=progress)
-                except (DownloadError, ChecksumMismatchError) as error:
-                    failures.append(f"{original.url}: {error}")
-                    continue
-                resolved = convert_into_cache(record, path, original)
-                if not keep_original:
-                    path.unlink(missing_ok=True)
-                return resolved
+        offline = is_offline()
+        count = len(record.originals)
+        for number, original in enumerate(record.originals, 1):
+            if offline and not original.is_hub:
+                failures.append(f"{original.location}: not tried, offline mode is on (HF_HUB_OFFLINE)")
+                continue
+            if not converter_available(original.format):
+                failures.append(f"{original.location}: skipped, the {original.format} converter is unavailable")
+                continue
+            what = original.format + (f", {format_bytes(original.size)}" if original.size else "")
+            _log(f"fetching original {number}/{count} of {record.name!r}: {original.location} ({what})")
+            try:
+                path = download_original(original, progress=progress)
+            except (DownloadError, ChecksumMismatchError) as error:
+                failures.append(f"{original.location}: {error}")
+                then = "trying the next one" if number < count else "no original left to try"
+                _log(f"original {number}/{count} of {record.name!r} failed ({error}); {then}")
+                continue
+            resolved = convert_into_cache(record, path, original)
+            if not keep_original and not original.is_hub:  # a Hub original stays in the Hugging Face cache
+                path.unlink(missing_ok=True)
+            return resolved
         raise WeightsUnavailableError(_unavailable_message(record, failures))
 
 
-def _download_original(original: Original, *, progress: bool) -> Path:
+def download_original(original: Original, *, progress: bool = True) -> Path:
+    """The verified local copy of `original`: downloaded (or found in its cache) and checked (size, checksums).
+
+    A URL original goes to `<cache>/downloads/<filename>` (resuming its `.part`); a Hub original
+    to the Hugging Face cache, through `hf_hub_download` (in offline mode: from that cache only).
+    A file that fails verification is deleted (from whichever cache) and `ChecksumMismatchError`
+    says why; a host that serves a Git-LFS pointer instead of the file is `LfsPointerError`.
+    """
+    if original.is_hub:
+        from keras_alexnet.weights.hub import _delete_cached, is_offline
+
+        path = download_from_hub(
+            original.repo_id,
+            original.path_in_repo,
+            original.revision,
+            expected_size=original.size,
+            progress=progress,
+            offline=is_offline(),
+        )
+        _check_not_a_pointer(path, original, delete=_delete_cached)
+        verify_original(path, original, delete=_delete_cached)  # the snapshot link and its blob
+        return path
     dest = cache_dir() / "downloads" / original.filename
     if not dest.is_file():
-        download(original.url, dest, expected_size=original.size, progress=progress)
+        download(
+            original.url,
+            dest,
+            expected_size=original.size,
+            verify=lambda path: _matches(path, original),
+            progress=progress,
+        )
+    _check_not_a_pointer(dest, original, delete=lambda path: path.unlink(missing_ok=True))
     verify_original(dest, original)
     return dest
+
+
+#: The name `keras_alexnet.weights.release` calls.
+_download_original = download_original
+
+
+def _matches(path: Path, original: Original) -> bool:
+    """Whether `path` has `original`'s size (when recorded) and checksums."""
+    if original.size is not None and path.stat().st_size != original.size:
+        return False
+    return checksum_matches(file_digests(path), original)
+
+
+def _check_not_a_pointer(path: Path, original: Original, *, delete) -> None:
+    pointer = lfs_pointer(path)
+    if pointer is not None:
+        delete(path)
+        raise LfsPointerError(f"{original.filename}: {lfs_pointer_message(original.location, pointer)}")
 
 
 def fetch_from_file(record: WeightsRecord, path: str | os.PathLike) -> ResolvedWeights:
@@ -127,8 +208,6 @@ def fetch_from_file(record: WeightsRecord, path: str | os.PathLike) -> ResolvedW
     if not path.is_file():
         raise ValueError(f"No such file: {path}. Pass the downloaded original of {record.name!r}. Received: {path}")
     digests = file_digests(path)
-    from keras_alexnet.weights.checksums import checksum_matches
-
     for original in record.originals:
         if checksum_matches(digests, original):
             with _lock(record):
@@ -150,7 +229,7 @@ def convert_into_cache(record: WeightsRecord, source: Path, original: Original) 
     target = checkpoint_cache_dir(record.name)
     check_output(target, is_checkpoint_dir, CHECKPOINT_KIND)
     _log(
-        f"converting {record.name!r} from {original.url} ({original.format}, {original.checksum} verified; "
+        f"converting {record.name!r} from {original.location} ({original.format}, {original.checksum} verified; "
         f"license: {record.license}) into {target} ..."
     )
     start = time.perf_counter()
@@ -189,12 +268,20 @@ def check_converted(directory: Path, record: WeightsRecord) -> None:
 def _unavailable_message(record: WeightsRecord, failures: list[str]) -> str:
     tried = "\n".join(f"  - {failure}" for failure in failures) or "  - (no source to try)"
     first = record.originals[0] if record.originals else None
-    how = (
-        f"download {first.url} on a machine with network access, copy it here and run "
-        f"`keras-alexnet weights fetch {record.name} --from {first.filename}`"
-        if first
-        else f"copy a converted checkpoint of {record.name!r} here and pass its directory as `weights=`"
-    )
+    if first is None:
+        how = f"copy a converted checkpoint of {record.name!r} here and pass its directory as `weights=`"
+    else:
+        get = (
+            f"`hf download {first.repo_id} {first.path_in_repo}"
+            + (f" --revision {first.revision}" if first.revision != "main" else "")
+            + f"` (or {first.url})"
+            if first.is_hub
+            else first.url
+        )
+        how = (
+            f"download {get} on a machine with network access, copy it here and run "
+            f"`keras-alexnet weights fetch {record.name} --from {first.filename}`"
+        )
     return (
         f"The pretrained weights {record.name!r} are not available on this machine: there is no converted copy "
         f"in {checkpoint_cache_dir(record.name)}, and every source failed:\n{tried}\n"

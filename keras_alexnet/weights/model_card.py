@@ -44,11 +44,27 @@ def build_model_card(network: NetworkRecord, record=None) -> str:
     lines += ["---", "", f"# AlexNet: {name}", ""]
     if record is not None:
         lines += [record.description, "", f"License of the weights: {record.license}.", ""]
-        metrics = ", ".join(f"{k} {v}%" for k, v in record.reported_metrics.items())
-        lines += [f"Accuracy ({record.metrics_source}): {metrics}.", ""]
-        lines += ["Converted from the public original(s):", ""]
+        lines += [
+            "## Reported accuracy",
+            "",
+            "As reported by the sources, each with its own preprocessing (not re-measured here):",
+            "",
+        ]
+        for result in record.reported_results:
+            lines.append(
+                f"- {result.source}: {result.metrics_text()} on the {result.dataset}; preprocessing: "
+                f"{result.preprocessing} ({result.reference})"
+            )
+        lines += ["", "## Originals", "", "Converted from a public original (tried in this order, each verified):", ""]
         for original in record.originals:
-            lines.append(f"- {original.url} ({original.format}, {original.checksum})")
+            where = (
+                f"Hub repo `{original.repo_id}`, `{original.path_in_repo}` at `{original.revision}`"
+                if original.is_hub
+                else original.url
+            )
+            size = f", {original.size:,} bytes" if original.size else ""
+            note = f" {original.note}" if original.note else ""
+            lines.append(f"- {where} ({original.format}, {original.checksum}{size}).{note}")
         lines.append("")
     lrn = network.lrn
     lines += [

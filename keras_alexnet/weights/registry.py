@@ -1,16 +1,21 @@
 """The weights registry: one record per pretrained checkpoint.
 
 Each `WeightsRecord` says which network the weights belong to (variant, LRN
-convention, preprocessing, input size, categories), what the source reports
-for them, under which license they come, where the public original lives, and
-where the converted checkpoint is published. Model cards, the README table,
-`keras-alexnet weights` and `info` read these records.
+convention, preprocessing, input size, categories), what each source reports
+for them (`ReportedResult`: metrics, source, preprocessing), under which license
+they come, where the public originals live (`Original`: a URL or a file in a
+Hugging Face Hub repository, tried in order), and where the converted checkpoint
+is published. Model cards, the README table, `keras-alexnet weights` and `info`
+read these records.
 
 Example:
 
 >>> import keras_alexnet
 >>> [record.name for record in keras_alexnet.list_weights()]
 ['bvlc_imagenet1k', 'torchvision_imagenet1k']
+>>> first = keras_alexnet.get_weights_record("imagenet").originals[0]
+>>> first.is_hub, first.repo_id, first.revision, first.size
+(True, 'onnxmodelzoo/legacy_models', 'main', 243863787)
 """
 
 from __future__ import annotations
@@ -27,17 +32,76 @@ HUB_ORG_ENV = "KERAS_ALEXNET_HUB_ORG"
 DEFAULT_HUB_ORG = "keras-alexnet"
 
 
+#: Where a Hub original's `url` points (the public Hub; downloads honour `HF_ENDPOINT` instead).
+HUB_WEB = "https://huggingface.co"
+
+
 @dataclasses.dataclass(frozen=True)
 class Original:
-    """A public original file (a mirror) the checkpoint can be converted from."""
+    """A public original file the checkpoint can be converted from: at a URL, or in a Hugging Face Hub repository.
 
-    url: str
-    format: str  # "onnx", "caffe" or "torchvision"
-    filename: str
+    - A URL original (`url=...`) is downloaded by `keras_alexnet.weights.download.download` (resume, overall
+      deadline, minimum rate, Git-LFS pointer detection).
+    - A Hub original (`repo_id=`, `path_in_repo=`, `revision=`, default "main") is downloaded with
+      `huggingface_hub.hf_hub_download`, so `HF_ENDPOINT` mirrors, `HF_HUB_OFFLINE`, the Hugging Face cache and
+      Xet work as for any Hub file; its `url` is derived (the file's address on huggingface.co).
+
+    Either way the file must match every checksum recorded (`sha256`, `sha1`, `sha256_prefix`) and its `size`;
+    those, not the host or the revision, are the trust anchor. `note` says what a user should know about the
+    source (e.g. that a revision is a branch, not a pinned commit).
+    """
+
+    url: str | None = None
+    format: str = ""  # "onnx", "caffe" or "torchvision"
+    filename: str = ""
     sha256: str | None = None
     sha1: str | None = None
     sha256_prefix: str | None = None
     size: int | None = None
+    repo_id: str | None = None
+    path_in_repo: str | None = None
+    revision: str | None = None
+    note: str = ""
+
+    def __post_init__(self) -> None:
+        received = f"Received: url={self.url!r}, repo_id={self.repo_id!r}, path_in_repo={self.path_in_repo!r}"
+        if not self.format or not self.filename:
+            raise ValueError(
+                f"An Original needs a `format` (e.g. 'onnx') and a `filename`. Received: format={self.format!r}, "
+                f"filename={self.filename!r}"
+            )
+        # A Hub original's url is derived (and kept by `dataclasses.replace`): only another url is "both".
+        both = self.repo_id is not None and self.url is not None and not self.url.startswith(f"{HUB_WEB}/")
+        if both or (self.repo_id is None and not self.url):
+            raise ValueError(
+                "An Original is either a URL (`url=`) or a file in a Hub repository (`repo_id=` and "
+                f"`path_in_repo=`), not both or neither. {received}"
+            )
+        if self.repo_id is not None:
+            if not self.path_in_repo or self.repo_id.count("/") != 1 or not all(self.repo_id.split("/")):
+                raise ValueError(
+                    "A Hub original names its repository as 'org/name' and the file's path in it "
+                    f"(`path_in_repo`). {received}"
+                )
+            revision = self.revision or "main"
+            object.__setattr__(self, "revision", revision)
+            object.__setattr__(self, "url", f"{HUB_WEB}/{self.repo_id}/resolve/{revision}/{self.path_in_repo}")
+        if self.size is not None and (isinstance(self.size, bool) or not isinstance(self.size, int) or self.size < 1):
+            raise ValueError(f"An Original's `size` is a positive number of bytes. Received: size={self.size!r}")
+
+    @property
+    def is_hub(self) -> bool:
+        """Whether this original is a file in a Hub repository (downloaded with `hf_hub_download`)."""
+        return self.repo_id is not None
+
+    @property
+    def location(self) -> str:
+        """Where the file is downloaded from now: the URL, or the Hub file's URL at `HF_ENDPOINT`."""
+        if not self.is_hub:
+            return self.url
+        from huggingface_hub import hf_hub_url
+
+        return hf_hub_url(self.repo_id, self.path_in_repo, revision=self.revision)
 
     @property
     def checksum(self) -> str:
@@ -51,7 +115,8 @@ class Original:
         return "none"
 
     def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
+        """Every field, plus `source` ("hub" or "url")."""
+        return {"source": "hub" if self.is_hub else "url", **dataclasses.asdict(self)}
 
 
 @dataclasses.dataclass(frozen=True)
@@ -102,6 +167,29 @@ def hub_org(org: str | None = None) -> str:
 
 
 @dataclasses.dataclass(frozen=True)
+class ReportedResult:
+    """One accuracy a source reports for a checkpoint, with who reports it and how the images were prepared.
+
+    Sources evaluate differently (resizing, mean, crop), so a result is only meaningful with its
+    `preprocessing`; none of them is re-measured here.
+    """
+
+    metrics: dict[str, float]  # in percent, e.g. {"top1_acc": 57.1, "top5_acc": 80.2}
+    source: str  # who reports it, short (tables), e.g. "BVLC"
+    reference: str  # where it is written (a document or URL)
+    preprocessing: str  # how the evaluated images were prepared
+    dataset: str = "ILSVRC-2012 validation set (50,000 images)"
+
+    def metrics_text(self) -> str:
+        """e.g. "top-1 57.1%, top-5 80.2%"."""
+        names = {"top1_acc": "top-1", "top5_acc": "top-5"}
+        return ", ".join(f"{names.get(key, key)} {value:g}%" for key, value in self.metrics.items())
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+
+@dataclasses.dataclass(frozen=True)
 class WeightsRecord:
     """Everything known about one pretrained checkpoint.
 
@@ -113,8 +201,7 @@ class WeightsRecord:
     description: str
     network: NetworkRecord
     license: str
-    reported_metrics: dict[str, float]
-    metrics_source: str
+    reported_results: tuple[ReportedResult, ...]
     originals: tuple[Original, ...]
     hub: HubLocation
     aliases: tuple[str, ...] = ()
@@ -147,40 +234,85 @@ class WeightsRecord:
             "num_params": self.num_params,
             "macs": self.macs,
             "license": self.license,
-            "reported_metrics": dict(self.reported_metrics),
-            "metrics_source": self.metrics_source,
+            "reported_results": [result.to_dict() for result in self.reported_results],
             "originals": [original.to_dict() for original in self.originals],
             "hub": self.hub.to_dict(hub_org),
         }
 
 
+#: BVLC's model card (the Caffe model zoo's readme of the reference AlexNet).
+BVLC_README = "https://github.com/BVLC/caffe/blob/master/models/bvlc_alexnet/readme.md"
+#: The ONNX model zoo's page of the AlexNet exports (its accuracy table and the evaluation script it links).
+ONNX_ZOO_README = "https://github.com/onnx/models/blob/main/validated/vision/classification/alexnet/README.md"
+#: The Hub repository that holds the ONNX model zoo's files since GitHub stopped serving their Git-LFS objects.
+ONNX_ZOO_HUB_REPO = "onnxmodelzoo/legacy_models"
+BVLC_ONNX_PATH = "validated/vision/classification/alexnet/model/bvlcalexnet-12.onnx"
+BVLC_ONNX_SHA256 = "6b0da9510f27f234ee96a85dc3809dd210150fdefad87f6850f9788513216945"
+BVLC_ONNX_SIZE = 243_863_787
+
 BVLC_IMAGENET1K = WeightsRecord(
     name="bvlc_imagenet1k",
     aliases=("imagenet",),
     description=(
-        "The BVLC reference AlexNet (Caffe), trained on ILSVRC-2012 by Jeff Donahue "
-        "with minor variations from the paper; two towers, LRN k=1 with alpha/n."
+        "The BVLC reference AlexNet (Caffe), trained on ILSVRC-2012 by Evan Shelhamer (BVLC model zoo), a "
+        "replication of the paper with two differences: no relighting data augmentation, and non-zero biases "
+        "initialised to 0.1 instead of 1 ('initialization to 1 gave flat loss'). Two towers, LRN k=1 with "
+        "alpha/n; the iteration 360,000 snapshot."
     ),
     network=NetworkRecord(variant="original", classes=1000, lrn=CAFFE_LRN, input_size=227, preprocessing="caffe"),
     license="unrestricted (BVLC model zoo: 'unrestricted use')",
-    reported_metrics={"top1_acc": 57.1, "top5_acc": 80.2},
-    metrics_source="reported by BVLC (centre crop, ILSVRC-2012 val); not re-measured here",
+    reported_results=(
+        ReportedResult(
+            metrics={"top1_acc": 57.1, "top5_acc": 80.2},
+            source="BVLC",
+            reference=BVLC_README,
+            preprocessing=(
+                "Caffe: images stored at 256x256 (warped, aspect ratio not kept), the mean image subtracted, "
+                "the centre 227x227 crop"
+            ),
+        ),
+        ReportedResult(
+            metrics={"top1_acc": 54.80, "top5_acc": 78.23},
+            source="ONNX model zoo",
+            reference=ONNX_ZOO_README,
+            preprocessing=(
+                "the README's evaluation script (Intel Neural Compressor, ONNX Runtime): the whole image resized to "
+                "224x224 (aspect ratio not kept, no crop), RGB means 123.68/116.779/103.939 subtracted, BGR"
+            ),
+        ),
+    ),
     originals=(
         Original(
-            url=(
-                "https://github.com/onnx/models/raw/main/validated/vision/classification/"
-                "alexnet/model/bvlcalexnet-12.onnx"
-            ),
+            repo_id=ONNX_ZOO_HUB_REPO,
+            path_in_repo=BVLC_ONNX_PATH,
+            revision="main",
             format="onnx",
             filename="bvlcalexnet-12.onnx",
-            sha256="6b0da9510f27f234ee96a85dc3809dd210150fdefad87f6850f9788513216945",
-            size=243_863_787,
+            sha256=BVLC_ONNX_SHA256,
+            size=BVLC_ONNX_SIZE,
+            note=(
+                "The ONNX model zoo's file, byte for byte, on the Hugging Face Hub. Revision 'main': no commit of "
+                "that repository is pinned here, so the file is verified by its sha256 and size (those of the "
+                "zoo's Git-LFS pointer), whatever commit 'main' points at."
+            ),
         ),
         Original(
             url="http://dl.caffe.berkeleyvision.org/bvlc_alexnet.caffemodel",
             format="caffe",
             filename="bvlc_alexnet.caffemodel",
             sha1="9116a64c0fbe4459d18f4bb6b56d647b63920377",
+            note="BVLC's own host, reported down repeatedly (BVLC/caffe issues 2017-2024): a fallback.",
+        ),
+        Original(
+            url=f"https://github.com/onnx/models/raw/main/{BVLC_ONNX_PATH}",
+            format="onnx",
+            filename="bvlcalexnet-12.onnx",
+            sha256=BVLC_ONNX_SHA256,
+            size=BVLC_ONNX_SIZE,
+            note=(
+                "The former home: GitHub stopped serving the ONNX model zoo's Git-LFS files on 2025-07-01 and "
+                "answers with a ~134-byte Git-LFS pointer text; tried last, in case it comes back."
+            ),
         ),
     ),
     hub=HubLocation(repo_name="alexnet-bvlc-imagenet1k"),
@@ -193,14 +325,29 @@ TORCHVISION_IMAGENET1K = WeightsRecord(
     ),
     network=NetworkRecord(variant="torchvision", classes=1000, input_size=224, preprocessing="torch"),
     license="BSD-3-Clause",
-    reported_metrics={"top1_acc": 56.522, "top5_acc": 79.066},
-    metrics_source="reported by torchvision (resize 256, centre crop 224, ILSVRC-2012 val); not re-measured here",
+    reported_results=(
+        ReportedResult(
+            metrics={"top1_acc": 56.522, "top5_acc": 79.066},
+            source="torchvision",
+            reference="https://pytorch.org/vision/stable/models/generated/torchvision.models.alexnet.html",
+            preprocessing=(
+                "torchvision's ImageClassification: the shorter side resized to 256 (bilinear), the centre "
+                "224x224 crop, RGB scaled to [0, 1], ImageNet mean and std"
+            ),
+        ),
+    ),
     originals=(
         Original(
             url="https://download.pytorch.org/models/alexnet-owt-7be5be79.pth",
             format="torchvision",
             filename="alexnet-owt-7be5be79.pth",
+            sha256="7be5be791159472b1fbf3c69796f7cb30dca7ad8466c2df70058c37116cdee02",
             sha256_prefix="7be5be79",
+            size=244_408_911,
+            note=(
+                "torchvision's own URL (still used by torchvision 0.29); the file name carries the sha256 prefix "
+                "torchvision checks, the full sha256 and size are checked as well."
+            ),
         ),
     ),
     hub=HubLocation(repo_name="alexnet-torchvision-imagenet1k"),

@@ -27,8 +27,13 @@ def _lrn_text(record: WeightsRecord) -> str:
 
 
 def _metrics_text(record: WeightsRecord) -> str:
-    metrics = record.reported_metrics
-    return f"{metrics.get('top1_acc', float('nan')):g}% / {metrics.get('top5_acc', float('nan')):g}%"
+    """Every reported top-1 / top-5, with its source: "57.1% / 80.2% (BVLC); 54.8% / 78.23% (ONNX model zoo)"."""
+    texts = []
+    for result in record.reported_results:
+        metrics = result.metrics
+        top1, top5 = metrics.get("top1_acc", float("nan")), metrics.get("top5_acc", float("nan"))
+        texts.append(f"{top1:g}% / {top5:g}% ({result.source})")
+    return "; ".join(texts) or "none reported"
 
 
 def _hub_text(record: WeightsRecord, hub_org: str | None) -> str:
@@ -67,8 +72,8 @@ def weights_markdown_table(records: Sequence[WeightsRecord] | None = None, hub_o
     published = [r.name for r in records if r.hub.published]
     lines += [
         "",
-        "Accuracies are those reported by the sources (ILSVRC-2012 val, single centre crop) until re-measured "
-        "with `keras-alexnet evaluate`. "
+        "Accuracies are those reported by each source on ILSVRC-2012 val, with its own preprocessing "
+        "(`keras-alexnet weights --json` names it), until re-measured with `keras-alexnet evaluate`. "
         + (
             f"Published on the Hub: {', '.join(published)}."
             if published

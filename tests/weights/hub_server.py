@@ -15,6 +15,8 @@ without Xet (`HF_HUB_DISABLE_XET=1`):
 - tags: `POST /api/models/{repo}/tag/{rev}` (`create_tag`; 409 if the tag exists) and
   `DELETE /api/models/{repo}/tag/{tag}` (`delete_tag`); a tag resolves like a branch.
 
+Tests seed a repository without pushing with `server.add_files(repo_id, {path: bytes})`.
+
 Faults for tests: `server.corrupt.add(path)` serves that file with one byte flipped (same
 size); `server.truncate.add(path)` announces the full length but never sends more than the
 first half of the file (resuming cannot finish); `server.truncate_once.add(path)` cuts the
@@ -113,6 +115,18 @@ class HubServer:
                 with contextlib.suppress(OSError):
                     connection.shutdown(socket.SHUT_RDWR)
             self._connections.clear()
+
+    def add_files(self, repo_id: str, files: dict[str, bytes], *, branch: str = "main") -> str:
+        """Seed `repo_id` (created if needed) with a commit on `branch` adding `files` (paths may have folders),
+        as if pushed: files above `LFS_THRESHOLD` are LFS files (their ETag is the sha256). Returns the commit sha."""
+        with self.lock:
+            repo = self.repos.setdefault(repo_id, Repo())
+            parent = repo.commits[repo.branches.get(branch, repo.branches["main"])]
+            sha = secrets.token_hex(20)
+            repo.commits[sha] = {**parent, **files}
+            repo.branches[branch] = sha
+            repo.lfs_paths.update(path for path, data in files.items() if len(data) > LFS_THRESHOLD)
+        return sha
 
     def files(self, repo_id: str, revision: str = "main") -> dict[str, bytes]:
         repo = self.repos[repo_id]

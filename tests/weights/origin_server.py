@@ -1,8 +1,11 @@
 """A static HTTP file server on 127.0.0.1 standing in for the public originals' hosts (tests only).
 
-Serves `files[path] = bytes` with `Range: bytes=N-` support. Faults: `die_once[path] = n`
-closes the connection after `n` bytes of the next response (Content-Length announced in
-full), `ignore_range` answers 200 with the whole file. `requests` logs `(path, range)`.
+Serves `files[path] = bytes` with `Range: bytes=N-` support; a range that starts at or past
+the end is answered 416 with `Content-Range: bytes */SIZE` (without it when
+`range_416_total` is False). Faults: `die_once[path] = n` closes the connection after `n`
+bytes of the next response (Content-Length announced in full), `ignore_range` answers 200
+with the whole file, `trickle[path] = (n, seconds)` sends the body `n` bytes at a time with
+a pause after each (a stalling host). `requests` logs `(path, range)`.
 
 Example:
 
@@ -17,6 +20,7 @@ from __future__ import annotations
 
 import re
 import threading
+import time
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
 
@@ -25,6 +29,9 @@ class OriginServer:
         self.files: dict[str, bytes] = dict(files or {})
         self.die_once: dict[str, int] = {}
         self.ignore_range = False
+        self.range_416_total = True
+        self.trickle: dict[str, tuple[int, float]] = {}
+        self._stopping = threading.Event()
         self.requests: list[tuple[str, str | None]] = []
         self._httpd: ThreadingHTTPServer | None = None
 
@@ -52,6 +59,13 @@ class OriginServer:
                 match = re.fullmatch(r"bytes=(\d+)-", self.headers.get("Range") or "")
                 if match and not server.ignore_range:
                     start = int(match.group(1))
+                if start and start >= len(data):
+                    self.send_response(416)
+                    if server.range_416_total:
+                        self.send_header("Content-Range", f"bytes */{len(data)}")
+                    self.send_header("Content-Length", "0")
+                    self.end_headers()
+                    return
                 body = data[start:]
                 self.send_response(206 if start else 200)
                 if start:
@@ -66,6 +80,19 @@ class OriginServer:
                     self.wfile.flush()
                     self.close_connection = True
                     return
+                if self.path in server.trickle:
+                    step, pause = server.trickle[self.path]
+                    try:
+                        for offset in range(0, len(body), step):
+                            if server._stopping.is_set():
+                                break
+                            self.wfile.write(body[offset : offset + step])
+                            self.wfile.flush()
+                            time.sleep(pause)
+                    except (BrokenPipeError, ConnectionResetError):
+                        pass  # the client gave up: what the test expects
+                    self.close_connection = True
+                    return
                 self.wfile.write(body)
 
         self._httpd = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
@@ -74,6 +101,7 @@ class OriginServer:
         return self
 
     def stop(self) -> None:
+        self._stopping.set()  # trickling responses end
         if self._httpd is not None:
             self._httpd.shutdown()
             self._httpd.server_close()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import re
 
 import keras
 import pytest
@@ -11,6 +12,7 @@ import pytest
 import keras_alexnet
 from keras_alexnet.weights.model_card import build_model_card
 from keras_alexnet.weights.registry import (
+    Original,
     WeightsRecord,
     get_weights_record,
     list_weights,
@@ -49,13 +51,81 @@ def test_macs_agree_with_published_figures():
 def test_records_say_what_they_are():
     for record in list_weights():
         assert record.network.input_size in (224, 227)
-        assert record.license and record.originals and "reported by" in record.metrics_source
-        assert set(record.reported_metrics) == {"top1_acc", "top5_acc"}
+        assert record.license and record.originals and record.reported_results
+        for result in record.reported_results:
+            assert set(result.metrics) == {"top1_acc", "top5_acc"}
+            assert result.source and result.reference.startswith("https://") and "crop" in result.preprocessing
         assert not record.hub.published and record.hub.revision is None and record.hub.sha256 is None
+        for original in record.originals:  # every original has a full checksum; torchvision keeps its prefix too
+            assert original.sha256 or original.sha1
         json.dumps(record.to_dict())
     bvlc = get_weights_record("imagenet")
     assert bvlc.name == "bvlc_imagenet1k" and bvlc.network.lrn.average and bvlc.network.channel_order == "BGR"
-    assert [o.format for o in bvlc.originals] == ["onnx", "caffe"]
+    assert [o.format for o in bvlc.originals] == ["onnx", "caffe", "onnx"]
+
+
+def test_bvlc_originals_live_on_the_hub_first_with_the_dead_github_url_last():
+    hub, caffe, github = get_weights_record("imagenet").originals
+    assert hub.is_hub and (hub.repo_id, hub.path_in_repo, hub.revision) == (
+        "onnxmodelzoo/legacy_models",
+        "validated/vision/classification/alexnet/model/bvlcalexnet-12.onnx",
+        "main",
+    )
+    assert hub.sha256 == "6b0da9510f27f234ee96a85dc3809dd210150fdefad87f6850f9788513216945"
+    assert hub.size == 243_863_787 and "'main'" in hub.note and "sha256 and size" in hub.note
+    assert hub.url == f"https://huggingface.co/onnxmodelzoo/legacy_models/resolve/main/{hub.path_in_repo}"
+    assert hub.location.endswith(f"/onnxmodelzoo/legacy_models/resolve/main/{hub.path_in_repo}")  # HF_ENDPOINT
+    assert caffe.url == "http://dl.caffe.berkeleyvision.org/bvlc_alexnet.caffemodel" and not caffe.is_hub
+    assert github.url.startswith("https://github.com/onnx/models/raw/") and "Git-LFS pointer" in github.note
+    assert (github.sha256, github.size) == (hub.sha256, hub.size)
+
+
+def test_torchvision_original_has_its_full_sha256_and_size():
+    (original,) = get_weights_record("torchvision_imagenet1k").originals
+    assert original.sha256 == "7be5be791159472b1fbf3c69796f7cb30dca7ad8466c2df70058c37116cdee02"
+    assert original.size == 244_408_911 and original.sha256_prefix == "7be5be79"
+    assert original.checksum == f"sha256:{original.sha256}"
+
+
+def test_bvlc_facts_and_both_reported_results():
+    bvlc = get_weights_record("imagenet")
+    assert "Evan Shelhamer" in bvlc.description and "Donahue" not in bvlc.description
+    assert "0.1 instead of 1" in bvlc.description and "flat loss" in bvlc.description
+    by_source = {result.source: result for result in bvlc.reported_results}
+    assert by_source["BVLC"].metrics == {"top1_acc": 57.1, "top5_acc": 80.2}
+    assert "centre 227x227 crop" in by_source["BVLC"].preprocessing and "bvlc_alexnet" in by_source["BVLC"].reference
+    assert by_source["ONNX model zoo"].metrics == {"top1_acc": 54.80, "top5_acc": 78.23}
+    assert "224x224" in by_source["ONNX model zoo"].preprocessing
+    listed = bvlc.to_dict()["reported_results"]
+    assert [r["source"] for r in listed] == ["BVLC", "ONNX model zoo"] and "preprocessing" in listed[0]
+    card = build_model_card(bvlc.network, bvlc)
+    assert "Evan Shelhamer" in card and "0.1 instead of 1" in card
+    assert "BVLC: top-1 57.1%, top-5 80.2%" in card and "ONNX model zoo: top-1 54.8%, top-5 78.23%" in card
+    assert "`onnxmodelzoo/legacy_models`" in card and "243,863,787 bytes" in card
+    assert "57.1% / 80.2% (BVLC); 54.8% / 78.23% (ONNX model zoo)" in weights_markdown_table()
+
+
+@pytest.mark.parametrize(
+    "fields, problem",
+    [
+        (dict(format="onnx", filename="f"), "either a URL"),
+        (dict(url="http://x/f", repo_id="a/b", path_in_repo="f", format="onnx", filename="f"), "not both"),
+        (dict(repo_id="no-slash", path_in_repo="f", format="onnx", filename="f"), "'org/name'"),
+        (dict(repo_id="a/b", format="onnx", filename="f"), "path_in_repo"),
+        (dict(url="http://x/f", filename="f"), "needs a `format`"),
+        (dict(url="http://x/f", format="onnx", filename="f", size=0), "positive number of bytes"),
+    ],
+)
+def test_bad_originals_are_refused(fields, problem):
+    with pytest.raises(ValueError, match=f"(?s){re.escape(problem)}.*Received: "):
+        Original(**fields)
+
+
+def test_a_replaced_hub_original_derives_its_url_again():
+    hub = get_weights_record("imagenet").originals[0]
+    moved = dataclasses.replace(hub, revision="0123456789abcdef0123456789abcdef01234567")
+    assert moved.url.endswith(f"/resolve/0123456789abcdef0123456789abcdef01234567/{hub.path_in_repo}")
+    assert moved.to_dict()["source"] == "hub" and moved.to_dict()["revision"] == moved.revision
 
 
 def test_markdown_table_is_generated_from_the_records():
@@ -75,6 +145,7 @@ def test_model_card_quotes_the_record():
     record = get_weights_record("torchvision_imagenet1k")
     card = build_model_card(record.network, record)
     assert card.startswith("---\nlibrary_name: keras") and "BSD-3-Clause" in card and "alexnet-owt-7be5be79" in card
+    assert "244,408,911 bytes" in card and "torchvision: top-1 56.522%, top-5 79.066%" in card
 
 
 def test_register_weights_guards_names():

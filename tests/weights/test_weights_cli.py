@@ -49,10 +49,13 @@ def test_weights_json_and_markdown(capsys, monkeypatch):
         "revision": None,
         "filename": "model.weights.h5",
         "sha256": None,
+        "tag": None,
         "published": False,
     }
-    assert bvlc["originals"][0]["sha256"].startswith("6b0da951")
-    assert "reported by" in bvlc["metrics_source"]
+    first = bvlc["originals"][0]  # the Hub original is tried first
+    assert first["source"] == "hub" and first["repo_id"] == "onnxmodelzoo/legacy_models" and first["revision"] == "main"
+    assert first["sha256"].startswith("6b0da951") and first["size"] == 243_863_787
+    assert [r["source"] for r in bvlc["reported_results"]] == ["BVLC", "ONNX model zoo"]
     assert main(["weights", "--markdown", "--hub-org", "x"]) == 0
     assert capsys.readouterr().out.strip() == weights_markdown_table(hub_org="x").strip()
 
