@@ -55,6 +55,19 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from huggingface_hub.utils import are_progress_bars_disabled, disable_progress_bars, enable_progress_bars
+
+    restore = args.no_progress and not are_progress_bars_disabled()
+    if restore:
+        disable_progress_bars()  # the upload's and the pull-back's bars too
+    try:
+        return _release(args)
+    finally:
+        if restore:
+            enable_progress_bars()
+
+
+def _release(args: argparse.Namespace) -> int:
     from keras_alexnet.weights.release import CROSS_CHECK_TOLERANCE, org_note, release
 
     result = release(

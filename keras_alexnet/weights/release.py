@@ -96,6 +96,7 @@ class ReferencePredictions:
     original: str
     sha256: str
     runtime: str
+    preprocessing: str  # the checkpoint's evaluation preprocessing, as `EvalPreprocessing.describe()` says it
     images: dict[str, list[tuple[str, str, float]]]  # image name -> [(class id, label, probability)]
     image_sha256: dict[str, str]
 
@@ -104,6 +105,7 @@ class ReferencePredictions:
             "original": self.original,
             "original_sha256": self.sha256,
             "runtime": self.runtime,
+            "preprocessing": self.preprocessing,
             "scores": "softmax probabilities of the logits",
             "images": {name: [list(row) for row in rows] for name, rows in self.images.items()},
             "image_sha256": dict(self.image_sha256),
@@ -220,15 +222,21 @@ def require_cross_check(check: CrossCheck, tolerance: float = CROSS_CHECK_TOLERA
         )
 
 
-def sample_batch(network) -> tuple[list[Path], np.ndarray]:
-    """The bundled sample photographs, loaded and preprocessed for `network` (as `verify_parity` does)."""
+def sample_batch(network) -> tuple[list[Path], np.ndarray, str]:
+    """The bundled sample photographs prepared as `network`'s source evaluated (`keras_alexnet.eval_preprocessing`).
+
+    Returns the paths, the NHWC batch and the preprocessing in words: what `keras-alexnet predict` does by default
+    for that checkpoint, so its top-5 can be compared with the card's.
+    """
     import keras_alexnet
+    from keras_alexnet.eval_preprocessing import eval_preprocessing
     from keras_alexnet.image_io import load_image
     from keras_alexnet.samples import sample_image_paths
 
     paths = sample_image_paths()
-    images = np.stack([load_image(p, size=network.input_size) for p in paths])
-    return paths, keras_alexnet.preprocess_input(images, mode=network.preprocessing)
+    images = np.stack([load_image(p, weights=network) for p in paths])
+    batch = keras_alexnet.preprocess_input(images, mode=network.preprocessing)
+    return paths, batch, eval_preprocessing(network).describe()
 
 
 def reference_predictions(fetched: FetchedOriginal, network, top: int = TOP_K) -> ReferencePredictions | None:
@@ -239,7 +247,7 @@ def reference_predictions(fetched: FetchedOriginal, network, top: int = TOP_K) -
     runtime = REFERENCE_RUNTIMES.get(fetched.original.format)
     if runtime is None:
         return None
-    paths, batch = sample_batch(network)
+    paths, batch, preprocessing = sample_batch(network)
     nchw = np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
     if fetched.original.format == "onnx":
         logits = verify._onnx_logits(verify._load_onnx(fetched.path), nchw)
@@ -250,6 +258,7 @@ def reference_predictions(fetched: FetchedOriginal, network, top: int = TOP_K) -
         original=fetched.path.name,
         sha256=sha256_file(fetched.path),
         runtime=runtime,
+        preprocessing=preprocessing,
         images={path.name: top_k(row, labels, top) for path, row in zip(paths, logits, strict=True)},
         image_sha256={path.name: sha256_file(path) for path in paths},
     )
@@ -284,7 +293,11 @@ def release_card(card: str, parity_summary: str, checks: list[CrossCheck], refer
         "",
     ]
     for reference in references:
-        lines += [f"By {reference.runtime} on `{reference.original}` (sha256 {reference.sha256}):", ""]
+        lines += [
+            f"By {reference.runtime} on `{reference.original}` (sha256 {reference.sha256}); images prepared as "
+            f"the checkpoint's source evaluated: {reference.preprocessing}:",
+            "",
+        ]
         lines += ["| image | rank | class | label | probability |", "|---|---|---|---|---|"]
         for image, rows in reference.images.items():
             for rank, (class_id, label, probability) in enumerate(rows, 1):

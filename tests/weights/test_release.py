@@ -158,9 +158,9 @@ def _ort_top5(onnx_model_bytes: bytes, sample_image_paths) -> dict[str, list[str
     from keras_alexnet.image_io import load_image
     from keras_alexnet.imagenet import imagenet_classes
 
-    batch = keras_alexnet.preprocess_input(
-        np.stack([load_image(p, size=227) for p in sample_image_paths]), variant="original"
-    )
+    # BVLC's evaluation: warped to 256x256, centre 227 crop, Caffe's BGR minus mean
+    images = np.stack([load_image(p, size=227, resize=256, resize_mode="warp") for p in sample_image_paths])
+    batch = keras_alexnet.preprocess_input(images, variant="original")
     session = ort.InferenceSession(onnx_model_bytes, providers=["CPUExecutionProvider"])
     logits = session.run(["fc8_1"], {"data_0": np.ascontiguousarray(batch.transpose(0, 3, 1, 2))})[0]
     wnids = [wnid for wnid, _ in imagenet_classes()]
@@ -213,6 +213,7 @@ def test_release_end_to_end(
     card = files["README.md"].decode()
     reference = json.loads(re.search(r"```json\n(.*?)\n```", card, re.S).group(1))
     assert reference["runtime"] == "ONNX Runtime" and reference["original_sha256"] == onnx_original.sha256
+    assert reference["preprocessing"].startswith("warp to 256x256, centre 227x227 crop, BGR")
     expected = _ort_top5(build_bvlc_like_onnx(bvlc_weights, logits_output=True).SerializeToString(), sample_image_paths)
     assert {image: [row[0] for row in rows] for image, rows in reference["images"].items()} == expected
     assert all(len(rows) == 5 and rows[0][2] >= rows[4][2] > 0 for rows in reference["images"].values())
