@@ -5,7 +5,8 @@ the end is answered 416 with `Content-Range: bytes */SIZE` (without it when
 `range_416_total` is False). Faults: `die_once[path] = n` closes the connection after `n`
 bytes of the next response (Content-Length announced in full), `ignore_range` answers 200
 with the whole file, `trickle[path] = (n, seconds)` sends the body `n` bytes at a time with
-a pause after each (a stalling host). `requests` logs `(path, range)`.
+a pause after each (a stalling host), `hold[path] = threading.Event()` answers only once the
+event is set (at most a minute later). `requests` logs `(path, range)`.
 
 Example:
 
@@ -31,6 +32,7 @@ class OriginServer:
         self.ignore_range = False
         self.range_416_total = True
         self.trickle: dict[str, tuple[int, float]] = {}
+        self.hold: dict[str, threading.Event] = {}
         self._stopping = threading.Event()
         self.requests: list[tuple[str, str | None]] = []
         self._httpd: ThreadingHTTPServer | None = None
@@ -49,6 +51,8 @@ class OriginServer:
 
             def do_GET(self):
                 server.requests.append((self.path, self.headers.get("Range")))
+                if self.path in server.hold:
+                    server.hold[self.path].wait(timeout=60)
                 data = server.files.get(self.path)
                 if data is None:
                     self.send_response(404)
