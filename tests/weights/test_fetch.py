@@ -19,7 +19,7 @@ from origin_server import OriginServer
 
 import keras_alexnet
 from keras_alexnet.weights.cache import cache_dir, checkpoint_cache_dir
-from keras_alexnet.weights.fetch import converter_available, fetch_from_file, fetch_registered
+from keras_alexnet.weights.fetch import converter_available, download_original, fetch_from_file, fetch_registered
 from keras_alexnet.weights.registry import Original, get_weights_record, register_weights
 from keras_alexnet.weights.resolve import WeightsUnavailableError
 
@@ -183,8 +183,8 @@ def test_mirror_without_its_converter_is_skipped(origin, standin, monkeypatch):
     assert len(origin.requests) == requests_before
 
 
-def test_concurrent_fetch_waits_for_the_lock_and_uses_the_finished_cache(origin, standin, checkpoint):
-    """A second fetch waiting on the lock finds the first one's checkpoint and does not download again."""
+def test_concurrent_fetch_waits_for_the_lock_and_uses_the_finished_cache(origin, standin, checkpoint, capfd):
+    """A second fetch waiting on the lock says so once, finds the first one's checkpoint and does not download."""
     import shutil
     import threading
 
@@ -206,3 +206,96 @@ def test_concurrent_fetch_waits_for_the_lock_and_uses_the_finished_cache(origin,
     waiter.join(timeout=30)
     assert result["resolved"].top_path == checkpoint_cache_dir(NAME) / "model.weights.h5"
     assert len(origin.requests) == requests_before
+    err = capfd.readouterr().err
+    assert err.count("waiting for another process downloading 'torchvision_imagenet1k'") == 1
+    assert f".{NAME}.lock" in err
+
+
+def test_complete_part_answered_416_is_verified_and_used(origin, standin):
+    """A caffemodel-like original (sha1 only, no size) whose `.part` is complete: the server answers 416."""
+    data, _ = standin
+    original = _original(
+        origin.url("/models/alexnet-standin.pth"), data, sha256=None, size=None, sha1=hashlib.sha1(data).hexdigest()
+    )
+    downloads = cache_dir() / "downloads"
+    downloads.mkdir(parents=True)
+    (downloads / "alexnet-standin.pth.part").write_bytes(data)
+    requests_before = len(origin.requests)
+    path = download_original(original, progress=False)
+    assert path.read_bytes() == data
+    assert origin.requests[requests_before:] == [("/models/alexnet-standin.pth", f"bytes={len(data)}-")]
+
+
+TWO_PROCESSES = """
+import dataclasses, hashlib, json, sys, time
+from pathlib import Path
+
+import keras_alexnet.models.alexnet  # TensorFlow and Keras imported before the start signal
+from keras_alexnet.weights.fetch import fetch_registered
+from keras_alexnet.weights.registry import Original, get_weights_record
+
+go, url, sha256, size = Path(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])
+while not go.exists():
+    time.sleep(0.05)
+original = Original(url=url, format="torchvision", filename="alexnet-standin.pth", sha256=sha256, size=size)
+record = dataclasses.replace(get_weights_record("torchvision_imagenet1k"), originals=(original,))
+resolved = fetch_registered(record, progress=False)
+print(json.dumps({"top": str(resolved.top_path), "sha256": hashlib.sha256(resolved.top_path.read_bytes()).hexdigest()}))
+"""
+
+
+@pytest.mark.slow
+@pytest.mark.multiprocess
+def test_two_processes_fetching_at_once_download_once_and_share_the_checkpoint(origin, standin, tmp_path):
+    """Process A downloads (its response held until B waits on the lock); B says it waits, once, then loads A's."""
+    import json
+    import os
+    import subprocess
+    import sys
+    import threading
+    import time
+
+    data, _ = standin
+    path = "/models/alexnet-standin.pth"
+    script = tmp_path / "fetch_one.py"
+    script.write_text(TWO_PROCESSES)
+    env = {**os.environ, "KERAS_ALEXNET_CACHE": str(cache_dir()), "HF_HUB_OFFLINE": "0"}
+    args = [origin.url(path), hashlib.sha256(data).hexdigest(), str(len(data))]
+    origin.hold[path] = threading.Event()
+    requests_before = len(origin.requests)
+    waiting = "waiting for another process downloading 'torchvision_imagenet1k'"
+    processes, logs = {}, {name: tmp_path / f"{name}.err" for name in "ab"}
+    for name in "ab":
+        with open(logs[name], "w") as err:
+            processes[name] = subprocess.Popen(
+                [sys.executable, str(script), str(tmp_path / f"go-{name}"), *args],
+                env=env,
+                stdout=subprocess.PIPE,
+                stderr=err,
+                text=True,
+            )
+    try:
+        (tmp_path / "go-a").touch()
+        deadline = time.monotonic() + 120
+        while len(origin.requests) == requests_before:  # A holds the lock and its download has begun
+            assert time.monotonic() < deadline and processes["a"].poll() is None, logs["a"].read_text()[-3000:]
+            time.sleep(0.05)
+        (tmp_path / "go-b").touch()
+        while waiting not in logs["b"].read_text():  # B waits on the lock while A's response is held
+            assert time.monotonic() < deadline and processes["b"].poll() is None, logs["b"].read_text()[-3000:]
+            time.sleep(0.05)
+        origin.hold[path].set()
+        outs = {name: process.communicate(timeout=300)[0] for name, process in processes.items()}
+    finally:
+        origin.hold[path].set()
+        for process in processes.values():
+            if process.poll() is None:
+                process.kill()
+    errs = {name: log.read_text() for name, log in logs.items()}
+    for name, process in processes.items():
+        assert process.returncode == 0, errs[name][-3000:]
+    results = {name: json.loads(out.strip().splitlines()[-1]) for name, out in outs.items()}
+    assert results["a"] == results["b"] and results["a"]["top"] == str(checkpoint_cache_dir(NAME) / "model.weights.h5")
+    assert len(origin.requests) == requests_before + 1  # downloaded once
+    assert errs["b"].count(waiting) == 1 and waiting not in errs["a"]
+    assert "converting 'torchvision_imagenet1k'" in errs["a"] and "converting" not in errs["b"]
