@@ -35,24 +35,28 @@ from collections.abc import Iterator
 from pathlib import Path
 
 from keras_alexnet.errors import MAX_JSON_BYTES, DamagedFileError, format_bytes
-from keras_alexnet.weights.checkpoint import CHECKSUMS_FILENAME, read_checksums, sha256_file
+from keras_alexnet.weights.checkpoint import (
+    CHECKSUMS_FILENAME,
+    LOADED_FILES,
+    SIZES_FILENAME,
+    read_checksums,
+    sha256_file,
+)
 from keras_alexnet.weights.checksums import ChecksumMismatchError
 from keras_alexnet.weights.network import NETWORK_FILENAME
 from keras_alexnet.weights.registry import WeightsRecord
 from keras_alexnet.weights.resolve import (
     HF_PREFIX,
-    NOTOP_WEIGHTS_FILENAME,
-    TOP_WEIGHTS_FILENAME,
     ResolvedWeights,
     WeightsUnavailableError,
     read_checkpoint_dir,
 )
 
-#: Files of a checkpoint that loading needs, in download order (after checksums.json).
-LOADED_FILES = (NETWORK_FILENAME, TOP_WEIGHTS_FILENAME, NOTOP_WEIGHTS_FILENAME)
+#: Files downloaded from a Hub checkpoint, in order (after checksums.json): the sizes, then what loading reads.
+DOWNLOADED_FILES = (SIZES_FILENAME, *LOADED_FILES)
 _TRUE = ("1", "on", "yes", "true")
 #: The most bytes a checkpoint file on the Hub may have: AlexNet's float32 weights are about 245 MB.
-MAX_FILE_BYTES = {CHECKSUMS_FILENAME: MAX_JSON_BYTES, NETWORK_FILENAME: MAX_JSON_BYTES}
+MAX_FILE_BYTES = {CHECKSUMS_FILENAME: MAX_JSON_BYTES, SIZES_FILENAME: MAX_JSON_BYTES, NETWORK_FILENAME: MAX_JSON_BYTES}
 MAX_WEIGHTS_BYTES = 2 * 1000**3
 
 
@@ -248,7 +252,7 @@ def download_checkpoint(
             f"{NETWORK_FILENAME}. Push checkpoints with `keras-alexnet push`. {offline_help(repo_id)}"
         )
     pinned = dict(pinned_sha256 or {})
-    for filename in LOADED_FILES:
+    for filename in DOWNLOADED_FILES:
         if filename not in checksums and filename not in pinned:
             continue
         path = download_file(repo_id, filename, commit, token=token, cache_dir=cache_dir)
