@@ -272,14 +272,14 @@ def _unavailable_message(record: WeightsRecord, failures: list[str]) -> str:
         how = f"copy a converted checkpoint of {record.name!r} here and pass its directory as `weights=`"
     else:
         get = (
-            f"`hf download {first.repo_id} {first.path_in_repo}"
+            f"run `hf download {first.repo_id} {first.path_in_repo}"
             + (f" --revision {first.revision}" if first.revision != "main" else "")
-            + f"` (or {first.url})"
+            + f"` (or download {first.url})"
             if first.is_hub
-            else first.url
+            else f"download {first.url}"
         )
         how = (
-            f"download {get} on a machine with network access, copy it here and run "
+            f"{get} on a machine with network access, copy the file here and run "
             f"`keras-alexnet weights fetch {record.name} --from {first.filename}`"
         )
     return (
