@@ -204,3 +204,24 @@ def test_16_bit_grey_alpha_png_composited_on_white(tmp_path):
     _png16(path, np.stack([_RAMP16, alpha], axis=-1))
     expected = np.where(alpha > 0, _RAMP16 / 257, 255.0)
     _assert_levels(open_rgb(path), expected)
+
+
+def test_warp_keeps_the_image_limits(tmp_path, monkeypatch):
+    """`resize_mode="warp"` goes through the same header check: too many pixels is refused before decoding."""
+    import keras_alexnet.image_io as image_io
+
+    path = tmp_path / "big.png"
+    _gradient_image(64, 48).save(path)
+    monkeypatch.setattr(image_io, "MAX_IMAGE_PIXELS", 1000)
+    with pytest.raises(ImageReadError, match="more than the 1,000"):
+        load_image(path, resize_mode="warp")
+
+
+def test_warp_of_a_long_strip_is_bounded(tmp_path):
+    """A 3 x 6000 strip warps straight to 256 x 256 (never 256 x 512,000), its whole length across the crop."""
+    path = tmp_path / "strip.png"
+    _gradient_image(6000, 3).save(path)
+    out = load_image(path, size=227, resize=256, resize_mode="warp")
+    assert out.shape == (227, 227, 3)
+    assert out[0, 0, 0] < 20 and out[0, -1, 0] > 235  # red ramp 0..255 along the full width
+    assert out[0, 113, 1] < 100 < 160 < out[-1, 113, 1]  # its 3 rows (green 0, 127, 255) stretched to 256

@@ -102,3 +102,15 @@ def test_decode_predictions_orders_by_score(rng):
 def test_decode_predictions_rejects_wrong_shapes(shape):
     with pytest.raises(ValueError, match="Received: array of shape"):
         decode_predictions(np.zeros(shape))
+
+
+def test_evaluation_preprocessing_names_the_mean_preprocess_input_subtracts():
+    """The fact in keras_alexnet.eval_preprocessing and the arithmetic here are the same convention."""
+    from keras_alexnet.eval_preprocessing import eval_preprocessing
+    from keras_alexnet.preprocessing import CAFFE_BGR_MEAN
+
+    zero = preprocess_input(np.zeros((1, 1, 3), np.uint8), weights="bvlc_imagenet1k")[0, 0]
+    np.testing.assert_allclose(zero, -np.array(CAFFE_BGR_MEAN, np.float32))
+    spec = eval_preprocessing("bvlc_imagenet1k")
+    assert spec.convention == "caffe" and all(f"{value:.3f}" in spec.mean for value in CAFFE_BGR_MEAN)
+    assert eval_preprocessing("torchvision_imagenet1k").convention == "torch"
