@@ -67,6 +67,9 @@ def build_model_card(network: NetworkRecord, record=None) -> str:
             lines.append(f"- {where} ({original.format}, {original.checksum}{size}).{note}")
         lines.append("")
     lrn = network.lrn
+    from keras_alexnet.eval_preprocessing import eval_preprocessing
+
+    evaluation = eval_preprocessing(network)  # how images are prepared for this checkpoint
     lines += [
         "## Network",
         "",
@@ -75,6 +78,8 @@ def build_model_card(network: NetworkRecord, record=None) -> str:
         f"- LRN: {'none' if lrn is None else lrn.to_dict()}",
         f"- {count_params(network.variant, network.classes, network.input_size):,} parameters, "
         f"{count_macs(network.variant, network.classes, network.input_size):,} multiply-accumulates per image",
+        f"- evaluation preprocessing: {evaluation.describe()} ({evaluation.source or evaluation.convention})"
+        + (f"; differences: {evaluation.differences}" if evaluation.differences else ""),
         "",
         "## Usage",
         "",
@@ -83,7 +88,8 @@ def build_model_card(network: NetworkRecord, record=None) -> str:
         "from keras_alexnet.image_io import load_image",
         "",
         f'model = keras_alexnet.AlexNet(weights="{name if record else "hf://ORG/THIS-REPO"}")',
-        f"image = load_image('photo.jpg', size={network.input_size})",
+        f"image = load_image('photo.jpg', size={evaluation.crop}, resize={evaluation.resize}, "
+        f"resize_mode={evaluation.resize_mode!r})",
         f'x = keras_alexnet.preprocess_input(image[None], variant="{network.variant}")',
         "print(keras_alexnet.decode_predictions(model.predict(x)))",
         "```",
