@@ -30,7 +30,7 @@ def _triangle_weights(n_in: int, n_out: int) -> np.ndarray:
 
 def _resize_reference(array: np.ndarray, height: int, width: int) -> np.ndarray:
     rows, cols = _triangle_weights(array.shape[0], height), _triangle_weights(array.shape[1], width)
-    return np.einsum("oh,hwc,pw->opc", rows, array.astype(np.float64), cols)
+    return np.einsum("owc,pw->opc", np.einsum("oh,hwc->owc", rows, array.astype(np.float64)), cols)
 
 
 def _crop(array: np.ndarray, size: int) -> np.ndarray:
@@ -272,3 +272,15 @@ def test_evaluate_feeds_the_checkpoints_preprocessing(
     expected = preprocess_input(reference(array, 256, size)[None], mode=mode)
     tolerance = 1.5 if mode == "caffe" else 1.5 / 255 / 0.224
     assert np.abs(x - expected).max() <= tolerance
+
+
+def test_model_card_names_the_evaluation_preprocessing():
+    from keras_alexnet.weights.model_card import build_model_card
+    from keras_alexnet.weights.registry import get_weights_record
+
+    bvlc = get_weights_record("bvlc_imagenet1k")
+    card = build_model_card(bvlc.network, bvlc)
+    assert "evaluation preprocessing: warp to 256x256, centre 227x227 crop" in card
+    assert "load_image('photo.jpg', size=227, resize=256, resize_mode='warp')" in card
+    card = build_model_card(NetworkRecord(variant="torchvision"))
+    assert "evaluation preprocessing: shorter side to 256, centre 224x224 crop" in card
