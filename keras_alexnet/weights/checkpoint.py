@@ -203,30 +203,30 @@ def read_checksums(path: str | os.PathLike, *, fix: str | None = None) -> dict[s
 
     Names must be plain file names (never a path that leads out of the directory), values sha256 hex digests.
     """
-    fix = fix or NETWORK_FIX
-    checksums = read_json_file(path, fix=fix)
-    if len(checksums) > MAX_CHECKSUM_ENTRIES:
-        raise DamagedFileError(path, f"it lists {len(checksums)} files, more than a checkpoint has", fix)
-    for name, digest in checksums.items():
-        if not is_plain_file_name(name):
-            raise DamagedFileError(path, f"it names {name!r}, which is not a plain file name of the directory", fix)
-        if not isinstance(digest, str) or not _SHA256.fullmatch(digest):
-            raise DamagedFileError(path, f"its entry for {name!r} is not a sha256 hex digest: {digest!r:.80}", fix)
-    return checksums
+    return _read_file_table(
+        path, lambda digest: isinstance(digest, str) and _SHA256.fullmatch(digest), "a sha256 hex digest", fix
+    )
 
 
 def read_sizes(path: str | os.PathLike, *, fix: str | None = None) -> dict[str, int]:
     """The `{file name: size in bytes}` of a sizes.json, checked like `read_checksums` (`DamagedFileError`)."""
+    return _read_file_table(
+        path, lambda size: isinstance(size, int) and not isinstance(size, bool) and size >= 0, "a size in bytes", fix
+    )
+
+
+def _read_file_table(path, is_valid_value, what: str, fix: str | None) -> dict:
+    """A JSON `{plain file name: value}` table of a checkpoint, each value checked with `is_valid_value`."""
     fix = fix or NETWORK_FIX
-    sizes = read_json_file(path, fix=fix)
-    if len(sizes) > MAX_CHECKSUM_ENTRIES:
-        raise DamagedFileError(path, f"it lists {len(sizes)} files, more than a checkpoint has", fix)
-    for name, size in sizes.items():
+    table = read_json_file(path, fix=fix)
+    if len(table) > MAX_CHECKSUM_ENTRIES:
+        raise DamagedFileError(path, f"it lists {len(table)} files, more than a checkpoint has", fix)
+    for name, value in table.items():
         if not is_plain_file_name(name):
             raise DamagedFileError(path, f"it names {name!r}, which is not a plain file name of the directory", fix)
-        if not isinstance(size, int) or isinstance(size, bool) or size < 0:
-            raise DamagedFileError(path, f"its entry for {name!r} is not a size in bytes: {size!r:.80}", fix)
-    return sizes
+        if not is_valid_value(value):
+            raise DamagedFileError(path, f"its entry for {name!r} is not {what}: {value!r:.80}", fix)
+    return table
 
 
 #: The files loading reads: one listed in checksums.json must be there (others may be absent, as in a Hub snapshot).
