@@ -4,6 +4,9 @@
   per-channel ImageNet mean of the BVLC mean image (0-255 pixels, no scaling).
 - "torch" (the "torchvision" variant): scale to [0, 1], subtract the ImageNet mean
   (0.485, 0.456, 0.406) and divide by the std (0.229, 0.224, 0.225), RGB.
+- "paper" (weights trained by `keras-alexnet train`): subtract the training set's
+  RGB mean, 0-255 (Section 2); the mean is in the checkpoint's `NetworkRecord`,
+  so use `preprocess_for(x, network)`, which applies any checkpoint's convention.
 
 Inputs are RGB, as Keras Applications expect; NumPy arrays and tensors, uint8 or
 float; the input is never modified.
@@ -27,7 +30,7 @@ from keras_alexnet.imagenet import imagenet_classes
 CAFFE_BGR_MEAN = (104.00698793, 116.66876762, 122.67891434)
 TORCH_MEAN = (0.485, 0.456, 0.406)
 TORCH_STD = (0.229, 0.224, 0.225)
-MODES = ("caffe", "torch")
+MODES = ("caffe", "torch")  # the conventions that need nothing but their name ("paper" needs a mean)
 
 
 def resolve_mode(variant: str | None = None, mode: str | None = None, weights: str | None = None) -> str:
@@ -78,12 +81,48 @@ def preprocess_input(
     return _preprocess(keras.ops.cast(x, "float32"), mode, channel_axis, keras.ops)
 
 
-def _preprocess(x, mode: str, channel_axis: int, xp):
+def preprocess_for(x, network, data_format: str | None = None):
+    """Prepare RGB images (0-255) as the weights of `network` (a `NetworkRecord`) were trained.
+
+    "caffe" and "torch" as in `preprocess_input`; "paper" subtracts the record's `pixel_mean`.
+
+    Example:
+
+    >>> import numpy as np
+    >>> from keras_alexnet.weights import NetworkRecord
+    >>> record = NetworkRecord(classes=10, preprocessing="paper", pixel_mean=(10.0, 20.0, 30.0))
+    >>> preprocess_for(np.full((1, 2, 2, 3), 40, "uint8"), record)[0, 0, 0]
+    array([30., 20., 10.], dtype=float32)
+    """
+    if network.preprocessing != "paper":
+        return preprocess_input(x, mode=network.preprocessing, data_format=data_format)
+    import keras
+
+    if network.pixel_mean is None:
+        raise ValueError(
+            "These weights use the paper's preprocessing (minus the training set's mean) but their record has no "
+            "`pixel_mean`; write the checkpoint again with `keras-alexnet train`. Received: pixel_mean=None"
+        )
+    data_format = data_format or keras.config.image_data_format()
+    channel_axis = -1 if data_format == "channels_last" else -3
+    xp = np if isinstance(x, np.ndarray | list | tuple) else keras.ops
+    x = np.array(x, dtype=np.float32, copy=True) if xp is np else keras.ops.cast(x, "float32")
+    _check_rgb(x, channel_axis)
+    shape = [1] * len(x.shape)
+    shape[channel_axis] = 3
+    return x - xp.reshape(xp.array(network.pixel_mean, dtype="float32"), shape)
+
+
+def _check_rgb(x, channel_axis: int) -> None:
     if len(x.shape) < 3 or x.shape[channel_axis] != 3:
         raise ValueError(
             "`preprocess_input` expects RGB images with 3 channels on the channel axis "
             f"({channel_axis}). Received: input of shape {tuple(x.shape)}"
         )
+
+
+def _preprocess(x, mode: str, channel_axis: int, xp):
+    _check_rgb(x, channel_axis)
     shape = [1] * len(x.shape)
     shape[channel_axis] = 3
     if mode == "caffe":

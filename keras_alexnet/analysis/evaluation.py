@@ -30,16 +30,25 @@ WNID = re.compile(r"^n\d{8}$")
 
 
 def label_mapping(
-    class_names: list[str], model_classes: int, categories: str = "imagenet1k"
+    class_names: list[str],
+    model_classes: int,
+    categories: str = "imagenet1k",
+    model_class_names: list[str] | tuple[str, ...] | None = None,
 ) -> tuple[np.ndarray, list[str]]:
     """Map dataset label i to a model output index; also return the model's class names.
 
+    - a model that names its classes (`NetworkRecord.class_names`, written by `train`/`finetune`) and a
+      dataset whose classes are all among them: by name (any subset, any order);
     - classes named by WordNet ids (e.g. `n01440764`), with a 1000-class ImageNet model: their
       ImageNet indices (any subset of the 1000 classes, in any order);
     - otherwise, as many dataset classes as model outputs: the identity (a model trained on them).
     """
     from keras_alexnet.imagenet import imagenet_classes
 
+    if model_class_names is not None and len(model_class_names) == model_classes:
+        index = {name: i for i, name in enumerate(model_class_names)}
+        if class_names and all(name in index for name in class_names):
+            return np.array([index[name] for name in class_names], dtype=np.int64), list(model_class_names)
     imagenet = imagenet_classes()
     if model_classes == len(imagenet) and categories == "imagenet1k":
         model_names = [f"{wnid} {name.split(',')[0]}" for wnid, name in imagenet]

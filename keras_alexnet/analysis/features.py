@@ -63,7 +63,7 @@ def load_batch(
     `keras_alexnet.eval_preprocessing.eval_preprocessing(network)`).
     """
     from keras_alexnet.image_io import ImageReadError, load_image
-    from keras_alexnet.preprocessing import preprocess_input
+    from keras_alexnet.preprocessing import preprocess_for
 
     spec = preprocessing or eval_preprocessing(network)
 
@@ -80,7 +80,7 @@ def load_batch(
     if not kept:
         return np.zeros((0, spec.crop, spec.crop, 3), np.float32), kept
     batch = np.stack([images[i] for i in kept])
-    return preprocess_input(batch, mode=network.preprocessing), kept
+    return preprocess_for(batch, network), kept
 
 
 def iter_features(

@@ -38,7 +38,7 @@ def run(args: argparse.Namespace) -> int:
     from keras_alexnet.analysis.cli_options import describe_weights
     from keras_alexnet.analysis.model_io import load_model
     from keras_alexnet.image_io import load_image
-    from keras_alexnet.preprocessing import preprocess_input
+    from keras_alexnet.preprocessing import preprocess_for
 
     if not Path(args.image).is_file():
         raise FileNotFoundError(f"No such image file. Received: {os.fspath(args.image)!r}")
@@ -48,7 +48,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"-o/--output must be a .png file. Received: {args.output!r}")
     model, network = load_model(args.weights, args.variant, include_top=False, seed=args.seed)
     image = load_image(args.image, size=network.input_size)
-    maps = layer_activations(model, preprocess_input(image, mode=network.preprocessing), args.layer)
+    maps = layer_activations(model, preprocess_for(image, network), args.layer)
     title = (
         f"{args.layer} of {network.variant} AlexNet on {Path(args.image).name}, "
         f"{describe_weights(args.weights, args.seed if args.weights is None else None)}"

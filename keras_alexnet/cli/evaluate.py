@@ -72,7 +72,7 @@ def run(args: argparse.Namespace) -> int:
         classes = 1000 if all(WNID.match(name) for name in class_names) else len(class_names)
     else:
         classes = network.classes
-    mapping, model_names = label_mapping(class_names, classes, network.categories)
+    mapping, model_names = label_mapping(class_names, classes, network.categories, network.class_names)
     model, network = load_model(args.weights, args.variant, seed=args.seed, classes=classes)
     description = describe_weights(args.weights, args.seed if args.weights is None else None)
     spec = eval_preprocessing_from(args, network)  # as the checkpoint was evaluated, unless overridden
@@ -93,7 +93,7 @@ def run(args: argparse.Namespace) -> int:
             image_size=spec.crop,
             crops=crops,
             batch_size=args.batch_size,
-            normalization=network.preprocessing,
+            normalization=network,
             resize=spec.resize,
             resize_mode=spec.resize_mode,
             **common,

@@ -58,12 +58,16 @@ def _normalizer(normalization, mean: str, side: int):
         else:
             value = tf.constant(normalization.channel_mean, tf.float32)
         return lambda image: image - value
-    if normalization in ("caffe", "torch"):
+    if hasattr(normalization, "preprocessing"):  # a NetworkRecord: its checkpoint's convention and pixel mean
+        from keras_alexnet.preprocessing import preprocess_for
+
+        return lambda image: preprocess_for(image, normalization, data_format="channels_last")
+    if isinstance(normalization, str) and normalization in ("caffe", "torch"):
         from keras_alexnet.preprocessing import preprocess_input
 
         return lambda image: preprocess_input(image, mode=normalization, data_format="channels_last")
     raise ValueError(
-        "`normalization` must be a PixelStatistics, 'caffe', 'torch' or None. "
+        "`normalization` must be a PixelStatistics, a NetworkRecord, 'caffe', 'torch' or None. "
         f"Received: normalization={normalization!r}"
     )
 

@@ -20,7 +20,7 @@ def AlexNet(
     input_tensor=None,
     input_shape: tuple | None = None,
     pooling: str | None = None,
-    classes: int = 1000,
+    classes: int | None = None,
     classifier_activation: str | None = "softmax",
     variant: str | None = None,
     name: str | None = None,
@@ -52,8 +52,10 @@ def AlexNet(
         input_shape: optional shape tuple, `(H, W, 3)` for channels-last.
         pooling: with `include_top=False`, None (the 4D `pool5` output),
             "avg" or "max" (global pooling to a 2D output).
-        classes: number of classes, with `include_top=True`. Pretrained
-            weights require the checkpoint's class count (1000 for ImageNet).
+        classes: number of classes, with `include_top=True`. None: the
+            class count the checkpoint records (1000 for ImageNet, 10 for
+            the quickstart's digits), else 1000. Pretrained weights require
+            the checkpoint's class count.
         classifier_activation: activation of the `predictions` layer; with
             pretrained weights only None or "softmax".
         variant: "original" (the paper's two-tower network with LRN,
@@ -110,8 +112,8 @@ def AlexNet(
         raise ValueError(f"`include_top` must be True or False. Received: include_top={include_top!r}")
     if not isinstance(pooling, str | None) or pooling not in POOLINGS:
         raise ValueError(f"`pooling` must be one of {POOLINGS}. Received: pooling={pooling!r}")
-    if not isinstance(classes, int) or isinstance(classes, bool) or classes < 1:
-        raise ValueError(f"`classes` must be a positive integer. Received: classes={classes!r}")
+    if classes is not None and (not isinstance(classes, int) or isinstance(classes, bool) or classes < 1):
+        raise ValueError(f"`classes` must be a positive integer or None. Received: classes={classes!r}")
     pretrained = weights is not None
     remove = _as_layer_names(remove)
     _check_classifier_activation(classifier_activation)
@@ -125,6 +127,8 @@ def AlexNet(
         _validate_classifier_activation(classifier_activation)
 
     known = _known_network(weights) if pretrained else None
+    if classes is None:
+        classes = known.classes if known is not None else None
     if known is not None:
         _check_against_network(known, os.fspath(weights), variant, include_top, classes, lrn)
     if input_shape is not None:  # fail on a bad shape before fetching any weights
@@ -132,6 +136,8 @@ def AlexNet(
         _check_input_shape(hint, include_top, pretrained, input_shape)
     resolved = resolve_weights(weights) if pretrained else None
     network = resolved.network if resolved is not None else None
+    if classes is None:
+        classes = network.classes if network is not None else 1000
     if network is not None:
         _check_against_network(network, resolved.description, variant, include_top, classes, lrn)
         variant = network.variant
@@ -181,6 +187,9 @@ def AlexNet(
         input_size=network.input_size if network else config.default_size,
         preprocessing=network.preprocessing if network else config.preprocessing,
         categories=network.categories if network else "imagenet1k",
+        # The weights' class names and pixel mean hold for their own top only.
+        class_names=network.class_names if network and include_top and classes == network.classes else None,
+        pixel_mean=network.pixel_mean if network else None,
     )
     return model
 

@@ -124,13 +124,13 @@ def finetune(config: FinetuneConfig) -> dict:
         end_epoch=config.epochs,
         batch_size=config.batch_size,
         image_size=image_size,
-        normalization=preprocessing,
+        normalization=network or preprocessing,
         pca_std=0.0,
         seed=config.seed,
         shuffle_buffer=10_000,
     )
     val_center = make_eval_dataset(
-        val_source, batch_size=config.batch_size, image_size=image_size, normalization=preprocessing
+        val_source, batch_size=config.batch_size, image_size=image_size, normalization=network or preprocessing
     )
     history = model.fit(
         train_ds,
@@ -157,7 +157,7 @@ def finetune(config: FinetuneConfig) -> dict:
             batch_size=max(1, config.batch_size // 10),
             image_size=image_size,
             crops="ten",
-            normalization=preprocessing,
+            normalization=network or preprocessing,
         )
         results["ten_crop"] = evaluate_top_k(model, val_ten).to_dict()
     for layer in model.layers:
@@ -172,6 +172,8 @@ def finetune(config: FinetuneConfig) -> dict:
         lrn=network.lrn if network else None,
         preprocessing=preprocessing,
         categories=f"{config.dataset}:{config.train_split}",
+        class_names=tuple(train_source.class_names),
+        pixel_mean=network.pixel_mean if network else None,
     )
     save_checkpoint(export, run_dir / "checkpoint", record)
     results["bad_records"] = train_source.bad_records.count + val_source.bad_records.count

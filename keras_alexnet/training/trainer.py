@@ -61,6 +61,8 @@ ModelFn = Callable[[int, int], keras.Model]
 BACKUP_DIR = "backup"
 CHECKPOINT_DIR = "checkpoints"
 MODEL_FILENAME = "model.keras"
+#: The run's final weights as a checkpoint directory (`--weights RUN_DIR/checkpoint` in predict/evaluate/...).
+CHECKPOINT_DIRNAME = "checkpoint"
 RESULTS_FILENAME = "results.json"
 LOG_COLUMNS = (
     "epoch",
@@ -207,6 +209,7 @@ def train(config: TrainConfig, model_fn: ModelFn | None = None) -> TrainResult:
     plot = None
     if chief:
         save_model_atomic(model, run_dir / MODEL_FILENAME)
+        checkpoint = _save_run_checkpoint(model, config, model_fn, image_size, train_source, stats, run_dir)
         plot = plot_run(run_dir) if (run_dir / LOG_FILENAME).is_file() else None
         results = {
             "final": history[-1] if history else {},
@@ -215,11 +218,43 @@ def train(config: TrainConfig, model_fn: ModelFn | None = None) -> TrainResult:
             "bad_records_report": f"train: {train_source.bad_records.report()}; "
             f"validation: {val_source.bad_records.report()}",
             "seconds": time.time() - started,
+            "checkpoint": str(checkpoint) if checkpoint else None,
         }
         save_json_atomic(run_dir / RESULTS_FILENAME, results)
     if config.verbose:
         print(f"train: {train_source.bad_records.report()}; validation: {val_source.bad_records.report()}")
     return TrainResult(model, history, run_dir, bad, effective, plot)
+
+
+def run_network_record(config: TrainConfig, image_size: int, class_names, stats: PixelStatistics | None):
+    """The `NetworkRecord` of a run's weights: its classes by name and the pixel mean its inputs lose.
+
+    The checkpoint's preprocessing is the paper's, minus the training set's per-channel mean (with
+    `mean="image"`, the channel mean that the mean image averages to: a checkpoint records three numbers).
+    """
+    from keras_alexnet.weights.network import NetworkRecord
+
+    mean = (0.0, 0.0, 0.0) if stats is None or config.mean == "none" else tuple(float(v) for v in stats.channel_mean)
+    return NetworkRecord(
+        variant=config.variant,
+        classes=len(class_names),
+        input_size=image_size,
+        preprocessing="paper",
+        categories=f"{config.dataset}:{config.train_split}",
+        class_names=tuple(class_names),
+        pixel_mean=mean,
+    )
+
+
+def _save_run_checkpoint(model, config, model_fn, image_size, train_source, stats, run_dir: Path) -> Path | None:
+    """Write the final weights as `RUN_DIR/checkpoint`: only for AlexNet itself at the variant's own size."""
+    if model_fn is not None or image_size != get_variant(config.variant).default_size:
+        return None  # a custom or resized network: `AlexNet(weights=...)` could not rebuild it (model.keras can)
+    from keras_alexnet.weights.checkpoint import save_checkpoint
+
+    network = run_network_record(config, image_size, train_source.class_names, stats)
+    export = keras.Model(model.input, model.output, name=model.name)  # the layers, without the optimizer
+    return save_checkpoint(export, run_dir / CHECKPOINT_DIRNAME, network)
 
 
 def make_optimizer(config: TrainConfig, learning_rate: float) -> PaperSGD:

@@ -2,7 +2,10 @@
 
 A checkpoint directory carries `keras_alexnet.json`, the `NetworkRecord` of the
 weights in it: the variant, the class count, the LRN constants and convention
-the weights were trained with, and the input they expect. `AlexNet(weights=...)`
+the weights were trained with, the input they expect (for weights trained by
+`keras-alexnet train`, the training set's RGB pixel mean), and the names of the
+classes (ImageNet's for the converted checkpoints; folder names, TFDS label
+names or the digits for `train` and `finetune`). `AlexNet(weights=...)`
 builds from this record, so a BVLC checkpoint always gets Caffe's LRN and its
 own preprocessing, whatever the builder's defaults are.
 
@@ -17,6 +20,8 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import math
+import numbers
 from pathlib import Path
 
 from keras_alexnet.errors import DamagedFileError, read_json_file
@@ -36,6 +41,10 @@ def _is_count(value) -> bool:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 1
 
 
+def _is_number(value) -> bool:
+    return isinstance(value, numbers.Real) and not isinstance(value, bool) and math.isfinite(value)
+
+
 @dataclasses.dataclass(frozen=True)
 class NetworkRecord:
     """The network configuration a set of weights belongs to."""
@@ -46,6 +55,10 @@ class NetworkRecord:
     input_size: int | None = None
     preprocessing: str | None = None
     categories: str = "imagenet1k"
+    #: The name of each output, in order; None: ImageNet's for "imagenet1k" (`keras_alexnet.labels`).
+    class_names: tuple[str, ...] | None = None
+    #: RGB mean (0-255) subtracted by the "paper" preprocessing (the training set's, from `train`).
+    pixel_mean: tuple[float, float, float] | None = None
 
     def __post_init__(self):
         if not isinstance(self.variant, str):
@@ -66,6 +79,22 @@ class NetworkRecord:
             )
         if not isinstance(self.categories, str):
             raise ValueError(f"`categories` must be a string. Received: categories={self.categories!r}")
+        if self.class_names is not None:
+            names = self.class_names
+            if (
+                not isinstance(names, list | tuple)
+                or len(names) != self.classes
+                or not all(isinstance(name, str) for name in names)
+            ):
+                raise ValueError(
+                    f"`class_names` must be {self.classes} strings, one per class. Received: class_names={names!r:.120}"
+                )
+            object.__setattr__(self, "class_names", tuple(names))
+        if self.pixel_mean is not None:
+            mean = self.pixel_mean
+            if not isinstance(mean, list | tuple) or len(mean) != 3 or not all(_is_number(value) for value in mean):
+                raise ValueError(f"`pixel_mean` must be 3 numbers (R, G, B). Received: pixel_mean={mean!r}")
+            object.__setattr__(self, "pixel_mean", tuple(float(value) for value in mean))
         if self.lrn is None and config.lrn is not None:
             object.__setattr__(self, "lrn", config.lrn)
         if self.input_size is None:
@@ -87,6 +116,8 @@ class NetworkRecord:
             "channel_order": self.channel_order,
             "preprocessing": self.preprocessing,
             "categories": self.categories,
+            "class_names": list(self.class_names) if self.class_names is not None else None,
+            "pixel_mean": list(self.pixel_mean) if self.pixel_mean is not None else None,
         }
 
     @classmethod
@@ -108,6 +139,8 @@ class NetworkRecord:
             input_size=data.get("input_size"),
             preprocessing=data.get("preprocessing"),
             categories=data.get("categories", "imagenet1k"),
+            class_names=data.get("class_names"),
+            pixel_mean=data.get("pixel_mean"),
         )
 
     def write(self, directory: str | Path) -> Path:

@@ -265,12 +265,10 @@ def reference_predictions(fetched: FetchedOriginal, network, top: int = TOP_K) -
 
 
 def class_labels(network) -> list[tuple[str, str]]:
-    """(class id, readable label) of each output: ImageNet's for a 1000-class imagenet1k network, else indices."""
-    if network.categories == "imagenet1k" and network.classes == 1000:
-        from keras_alexnet.imagenet import imagenet_classes
+    """(class id, readable label) of each output, as `keras_alexnet.labels` names them."""
+    from keras_alexnet.labels import class_labels as labels_of
 
-        return list(imagenet_classes())
-    return [(str(i), f"class {i}") for i in range(network.classes)]
+    return [(label.id, label.name) for label in labels_of(network)]
 
 
 def top_k(logits: np.ndarray, labels: list[tuple[str, str]], k: int = TOP_K) -> list[tuple[str, str, float]]:

@@ -79,6 +79,46 @@ def test_predict_from_local_checkpoint_json(images, tmp_path, capsys):
         assert [item["score"] for item in payload["predictions"][path]] == pytest.approx([s for _, _, s in labels])
 
 
+def test_predict_names_the_classes_of_a_checkpoint_trained_here(images, tmp_path, capsys):
+    """A 10-class checkpoint with its own class names and pixel mean (what `train` writes) is classified."""
+    photos, gray, _ = images
+    names = tuple(f"digit {i}" for i in range(10))
+    mean = (30.0, 60.0, 90.0)
+    model = keras_alexnet.AlexNet(variant="torchvision", classes=10)
+    kernel, bias = model.get_layer("predictions").get_weights()
+    model.get_layer("predictions").set_weights([kernel, np.linspace(-3, 3, 10, dtype="float32")])  # a clear order
+    record = NetworkRecord(
+        variant="torchvision",
+        classes=10,
+        preprocessing="paper",
+        categories="digits:train",
+        class_names=names,
+        pixel_mean=mean,
+    )
+    checkpoint = save_checkpoint(model, tmp_path / "ckpt", record)
+    assert main(["predict", *photos, gray, "--weights", str(checkpoint), "--top", "3", "--json"]) == 0
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["classes"] == 10
+    # Independent reference: the paper's preprocessing in NumPy (minus the RGB mean), then model.predict.
+    from keras_alexnet.image_io import load_image
+
+    paths = [*photos, gray]
+    x = np.stack([load_image(p, size=224) for p in paths]).astype("float32") - np.array(mean, "float32")
+    expected = model.predict(x, verbose=0)
+    for path, row in zip(paths, expected, strict=True):
+        order = np.argsort(-row)[:3]
+        got = payload["predictions"][path]
+        assert [item["label"] for item in got] == [names[i] for i in order]
+        assert [item["index"] for item in got] == [int(i) for i in order]
+        assert [item["score"] for item in got] == pytest.approx(row[order].tolist(), rel=1e-5)
+        assert "wnid" not in got[0]
+    assert main(["predict", photos[0], "--weights", str(checkpoint), "--top", "2"]) == 0
+    out = capsys.readouterr().out
+    assert "digit" in out and "(n0" not in out
+    assert main(["predict", photos[0], "--weights", str(checkpoint), "--top", "11"]) == 1
+    assert "at most the model's 10 classes. Received: --top 11" in capsys.readouterr().err
+
+
 def test_predict_bfloat16_policy(images, capsys):
     photos, _, _ = images
     assert main(["predict", photos[0], "--weights", "none", "--dtype", "mixed_bfloat16", "--json"]) == 0

@@ -50,7 +50,9 @@ def test_keras_load_model_reads_a_pushed_checkpoint(pushed, checkpoint, repo_id,
 
 def test_wrong_class_count_names_both(pushed, repo_id):
     with pytest.raises(ValueError, match=r"10-class top.*Received: classes=1000"):
-        keras_alexnet.AlexNet(weights=f"hf://{repo_id}")
+        keras_alexnet.AlexNet(weights=f"hf://{repo_id}", classes=1000)
+    # Left unset, `classes` is the checkpoint's own.
+    assert keras_alexnet.AlexNet(weights=f"hf://{repo_id}").output.shape == (None, CLASSES)
     with pytest.raises(ValueError, match=r"'torchvision' variant, not 'original'"):
         keras_alexnet.AlexNet(weights=f"hf://{repo_id}", variant="original", classes=CLASSES)
 
