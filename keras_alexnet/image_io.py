@@ -31,6 +31,7 @@ Example:
 from __future__ import annotations
 
 import os
+from typing import BinaryIO
 
 import numpy as np
 from PIL import Image, ImageOps
@@ -67,8 +68,8 @@ class ImageReadError(ValueError):
     """A file is not a readable image, or is larger than `MAX_IMAGE_PIXELS`; the message names the file."""
 
 
-def open_rgb(path: str | os.PathLike, min_side: int | None = None) -> Image.Image:
-    """Open `path` as an upright 8-bit RGB Pillow image.
+def open_rgb(path: str | os.PathLike | BinaryIO, min_side: int | None = None) -> Image.Image:
+    """Open `path` (a file name, or a binary file object: its `name`, if any, names it in errors) as upright RGB.
 
     With `min_side`, a JPEG may be decoded at a reduced scale whose shorter side
     is still at least `min_side` (much faster for very large photos).
@@ -86,7 +87,7 @@ def open_rgb(path: str | os.PathLike, min_side: int | None = None) -> Image.Imag
     `FileNotFoundError` when it does not exist.
     """
     _raise_pillow_guard()
-    name = os.fspath(path)
+    name = os.fspath(path) if isinstance(path, str | os.PathLike) else str(getattr(path, "name", "<image bytes>"))
     try:
         image = Image.open(path)
         if min_side and image.format == "JPEG":
@@ -217,7 +218,7 @@ def center_crop(array: np.ndarray, size: int) -> np.ndarray:
 
 
 def load_image(
-    path: str | os.PathLike,
+    path: str | os.PathLike | BinaryIO,
     size: int | None = None,
     resize: int | None = None,
     resize_mode: str | None = None,
@@ -232,6 +233,9 @@ def load_image(
     checkpoint's evaluation preprocessing (`keras_alexnet.eval_preprocessing`: warp 256, crop 227 for BVLC's
     weights; shorter side 256, crop 224 for torchvision's); without it, they are what they always were:
     shorter side to 256, crop 227. Explicit arguments win either way.
+
+    `path` may also be a binary file object (`io.BytesIO(encoded)`, a TFDS record's bytes); its `name`
+    attribute, if set, names it in errors.
 
     Raises `ImageReadError` (a `ValueError` naming the file) for a file that is not a readable image or is
     larger than `MAX_IMAGE_PIXELS`, and `FileNotFoundError` for a missing file.
