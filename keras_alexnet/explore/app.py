@@ -13,8 +13,8 @@ Example:
 True
 """
 
-from __future__ import annotations
-
+# No `from __future__ import annotations`: FastAPI reads the route functions' annotations (`fastapi.Request`,
+# a name local to create_app) as objects.
 import functools
 from pathlib import Path
 from urllib.parse import unquote

@@ -43,7 +43,7 @@ def shape_arithmetic(layer: keras.layers.Layer, padding_before: int = 0) -> str:
         return ""
     kernel = _pair(layer.kernel_size if isinstance(layer, keras.layers.Conv2D) else layer.pool_size)[0]
     stride = _pair(layer.strides)[0]
-    size_in = int(layer.input.shape[1])
+    size_in = int(layer.input.shape[1]) - 2 * padding_before  # the side before the ZeroPadding2D layer
     size_out = int(layer.output.shape[1])
     pad = padding_before
     if layer.padding == "same":

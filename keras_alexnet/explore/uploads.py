@@ -71,5 +71,5 @@ def decode_upload(data: bytes, name: str, load: Callable[[str], np.ndarray], lim
             return load(file.name)
         except ImageReadError as error:
             message = str(error).replace(file.name, name).replace(os.path.basename(file.name), name)
-            status = 413 if "pixels" in message and "more than" in message else 415
+            status = 413 if "pixels" in message else 415  # too many pixels (ours or Pillow's guard)
             raise UploadError(message, status=status) from None
