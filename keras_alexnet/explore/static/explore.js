@@ -195,7 +195,7 @@ function renderNeighbours(image) {
   }
   const found = image.neighbours;
   const parts = [el("p", { class: "note", text:
-    `The ${found.neighbours.length} images of ${info.index.path} (${int(info.index.rows)} images) nearest to ` +
+    `The ${found.neighbours.length} images of the index ${info.index.path.split(/[\\/]/).pop()} (${int(info.index.rows)} images) nearest to ` +
     `${image.name} in ${found.layer} space (${found.metric} distance), nearest first.` })];
   if (info.index.warning) parts.push(el("p", { class: "banner", text: `Warning: ${info.index.warning}; the distances compare different features.` }));
   parts.push(el("div", { class: "neighbours", id: "neighbour-list" },
