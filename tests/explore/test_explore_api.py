@@ -169,3 +169,23 @@ def test_export_refuses_user_files(explorer, tmp_path):
     assert script.startswith("window.EXPLORE_STATIC = ")
     assert len(io.BytesIO(script.encode()).getvalue()) < 20_000_000
     export_page(explorer, out)  # an earlier export is replaced
+
+
+def test_cli_export(explore_checkpoint, explore_images, tmp_path, capsys):
+    import json
+
+    from keras_alexnet.cli.main import main
+
+    taken = tmp_path / "taken"
+    taken.mkdir()
+    (taken / "mine.txt").write_text("x")
+    assert main(["explore", "--export", str(taken)]) == 1  # refused before any model is built
+    assert "--overwrite" in capsys.readouterr().err
+    out = tmp_path / "page"
+    args = ["explore", "--weights", str(explore_checkpoint), "--export", str(out), "--image", str(explore_images[4])]
+    assert main(args) == 0
+    assert "index.html" in capsys.readouterr().out
+    data = json.loads((out / "static" / "data.js").read_text().removeprefix("window.EXPLORE_STATIC = ").rstrip(";\n"))
+    assert [image["name"] for image in data["images"]] == ["china.jpg", "flower.jpg", "view_4.jpg"]
+    assert set(data["images"][2]["activations"]) == set(data["info"]["layers"])
+    assert data["info"]["static"] is True and data["info"]["index"] is None
