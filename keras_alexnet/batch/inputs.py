@@ -162,7 +162,8 @@ def _read_list(path: Path) -> Iterator[InputItem]:
                 yield InputItem(name if os.path.isabs(name) else os.path.join(base, name))
 
 
-def _parse_tfds(spec: str) -> tuple[str, str]:
+def parse_tfds_spec(spec: str) -> tuple[str, str]:
+    """(NAME, SPLIT) of `tfds:NAME:SPLIT` (ValueError naming the form otherwise)."""
     parts = spec[len(TFDS_PREFIX) :].split(":", 1)
     if len(parts) != 2 or not parts[0] or not parts[1]:
         raise ValueError(
@@ -178,7 +179,7 @@ def _tfds_builder(spec: str, data_dir: str | None):
 
     from keras_alexnet.data.sources import _classification_keys, _tfds_split
 
-    name, split = _parse_tfds(spec)
+    name, split = parse_tfds_spec(spec)
     try:
         builder = tfds.builder(name, data_dir=data_dir)
     except Exception as error:  # tfds raises its own DatasetNotFoundError
@@ -259,5 +260,6 @@ __all__ = [
     "decode_item",
     "decode_stream",
     "expand_inputs",
+    "parse_tfds_spec",
     "walk_images",
 ]

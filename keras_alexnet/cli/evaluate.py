@@ -25,7 +25,8 @@ def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "evaluate",
         help="top-1/top-5 error (centre crop, optionally ten-crop), per-class accuracy CSV, most-confused pairs",
-        description="Evaluate a checkpoint on a TFDS dataset, a local folder (class sub-folders; WordNet-id "
+        description="Evaluate a checkpoint on a TFDS dataset (--dataset NAME --split SPLIT, or --dataset "
+        "tfds:NAME:SPLIT as predict and embed take it), a local folder (class sub-folders; WordNet-id "
         "names map to the 1000 ImageNet classes) or the embedded 'digits' set.",
     )
     add_model_options(parser)
@@ -65,6 +66,10 @@ def run(args: argparse.Namespace) -> int:
             "--batch-size and --limit must be positive, and --top-confusions non-negative. "
             f"Received: --batch-size {args.batch_size}, --limit {args.limit}, --top-confusions {args.top_confusions}"
         )
+    if args.dataset.startswith("tfds:"):  # the streaming inputs' form of a TFDS split (keras_alexnet.batch.inputs)
+        from keras_alexnet.batch.inputs import parse_tfds_spec
+
+        args.dataset, args.split = parse_tfds_spec(args.dataset)
     network = weights_network(args.weights, args.variant)
     common = source_kwargs(args)
     class_names = load_source(args.dataset, args.split, **common).class_names
