@@ -43,6 +43,34 @@ def live_hub(hub):
         hub.start()
 
 
+@pytest.fixture
+def hub_retry_waits(monkeypatch) -> list[float]:
+    """huggingface_hub's waits between retries, recorded instead of slept; the retries themselves still happen.
+
+    Its back-off (1, 2, 4, 8, 8 s for a refused connection; 1 s before each resumed download) is what users
+    wait; the tests check the retries and the final error, not the clock. Returns the list of the waits.
+    """
+    import time
+
+    import huggingface_hub.file_download
+    import huggingface_hub.utils._http
+
+    waits: list[float] = []
+
+    class _Clock:
+        def __getattr__(self, name):
+            return getattr(time, name)
+
+        @staticmethod
+        def sleep(seconds: float) -> None:
+            waits.append(seconds)
+
+    for module in (huggingface_hub.file_download, huggingface_hub.utils._http):
+        assert module.time is time, module  # huggingface_hub still calls `time.sleep` there
+        monkeypatch.setattr(module, "time", _Clock())
+    return waits
+
+
 @pytest.fixture(autouse=True)
 def _isolated_caches(tmp_path, monkeypatch):
     """Fresh checkpoint and Hub caches per test (removed with `tmp_path`), online unless a test says otherwise."""

@@ -40,6 +40,7 @@ import json
 import re
 import secrets
 import socket
+import sys
 import threading
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from urllib.parse import unquote, urlparse
@@ -48,7 +49,39 @@ LFS_THRESHOLD = 64 * 1024
 
 
 def _git_blob_oid(data: bytes) -> str:
-    return hashlib.sha1(b"blob %d\0" % len(data) + data).hexdigest()
+    digest = hashlib.sha1(b"blob %d\0" % len(data))
+    digest.update(data)  # not `header + data`: that copies a 228 MB checkpoint file first
+    return digest.hexdigest()
+
+
+class _OidCache:
+    """The git blob oid and sha256 of each large `bytes` object served, computed once per object.
+
+    Every HEAD, GET and tree listing of a file names its oids; hashing a 228 MB checkpoint file costs about
+    0.6 s, and a download asks several times. `bytes` cannot change, so an object's hashes stay right for as
+    long as it exists: an entry is keyed by the object's id, checked by identity, and dropped once the cache
+    holds the only reference (a repository or test that let go of the data must not keep it in memory).
+    """
+
+    def __init__(self):
+        self._entries: dict[int, tuple[bytes, str, str]] = {}
+        self._lock = threading.Lock()
+
+    def __call__(self, data: bytes) -> tuple[str, str]:
+        """(git blob oid, sha256) of `data`."""
+        if len(data) <= LFS_THRESHOLD:
+            return _git_blob_oid(data), hashlib.sha256(data).hexdigest()
+        with self._lock:
+            entry = self._entries.get(id(data))
+        if entry is not None and entry[0] is data:
+            return entry[1], entry[2]
+        oids = _git_blob_oid(data), hashlib.sha256(data).hexdigest()
+        with self._lock:
+            for key, entry in list(self._entries.items()):
+                if sys.getrefcount(entry[0]) <= 2:  # held only by the entry (and the call's own argument)
+                    del self._entries[key]
+            self._entries[id(data)] = (data, *oids)
+        return oids
 
 
 class Repo:
@@ -85,6 +118,7 @@ class HubServer:
         self.range_requests: list[tuple[str, str]] = []
         self.validated_cards: list[dict] = []
         self.lock = threading.Lock()
+        self.oids = _OidCache()
         self._httpd: ThreadingHTTPServer | None = None
 
     @property
@@ -332,9 +366,10 @@ class _Handler(BaseHTTPRequestHandler):
         return self._json(200, {"commitUrl": url, "commitOid": sha, "pullRequestUrl": None})
 
     def _entry(self, repo: Repo, path: str, data: bytes) -> dict:
-        entry = {"type": "file", "path": path, "size": len(data), "oid": _git_blob_oid(data)}
+        blob_oid, sha256 = self.hub.oids(data)
+        entry = {"type": "file", "path": path, "size": len(data), "oid": blob_oid}
         if path in repo.lfs_paths:
-            entry["lfs"] = {"oid": hashlib.sha256(data).hexdigest(), "size": len(data), "pointerSize": 134}
+            entry["lfs"] = {"oid": sha256, "size": len(data), "pointerSize": 134}
         return entry
 
     def _info(self, repo_id: str, revision: str):

@@ -113,15 +113,16 @@ def test_corrupted_download_is_deleted_and_named(pushed, live_hub, repo_id, asse
     assert_same_weights(model, checkpoint[1])
 
 
-@pytest.mark.slow  # huggingface_hub retries the truncated 228 MB download ten times (~17 s)
+@pytest.mark.slow  # huggingface_hub retries the truncated 228 MB download (waits of 1 s: recorded, not slept)
 def test_truncated_download_fails_and_leaves_the_cache_usable(
-    pushed, live_hub, repo_id, assert_same_weights, checkpoint
+    pushed, live_hub, repo_id, assert_same_weights, checkpoint, hub_retry_waits
 ):
     import os
 
     live_hub.truncate.add("model.weights.h5")
     with pytest.raises(WeightsUnavailableError, match=rf"'model.weights.h5' of Hub repo '{repo_id}'"):
         resolve_hf_uri(f"hf://{repo_id}")
+    assert hub_retry_waits  # it tried to resume before giving up
     # huggingface_hub resumes within one call (see the next test) and discards the partial file after
     # its retries: no partial file is ever where the weights are looked up
     cache = Path(os.environ["HF_HOME"]) / "hub" / f"models--{repo_id.replace('/', '--')}"
@@ -171,11 +172,12 @@ def test_offline_uses_the_cache_and_says_so_without_it(pushed, live_hub, repo_id
         resolve_hf_uri("hf://test-org/never-downloaded")
 
 
-@pytest.mark.slow  # huggingface_hub retries a refused connection with back-off (~25 s)
-def test_unreachable_hub_names_repo_and_file(live_hub):
+def test_unreachable_hub_names_repo_and_file(live_hub, hub_retry_waits):
+    # huggingface_hub retries a refused connection with back-off (~25 s for a user; recorded, not slept, here)
     live_hub.stop()
     with pytest.raises(WeightsUnavailableError) as info:
         keras_alexnet.AlexNet(weights="hf://test-org/unreachable", include_top=False)
+    assert len(hub_retry_waits) >= 3 and sum(hub_retry_waits) >= 7  # it retried, with back-off, before failing
     message = str(info.value)
     assert "'checksums.json' of Hub repo 'test-org/unreachable'" in message
     assert "cannot be reached" in message and "never falls back to random weights" in message
