@@ -44,7 +44,7 @@ from pathlib import Path
 import keras
 import numpy as np
 
-from keras_alexnet.errors import ExportMismatchError
+from keras_alexnet.errors import ExportMismatchError, require
 from keras_alexnet.outputs import apply_umask, check_output, publish, staging_directory
 from keras_alexnet.version import __version__
 
@@ -213,7 +213,10 @@ def export_model(
         staging = staging_dir / path.name
         signature = [tf.TensorSpec(shape, tf.float32, name="input")]
         with portable_lrn(model):
-            model.export(str(staging), format=FORMATS[format], input_signature=signature, verbose=verbose)
+            if format == "onnx":
+                _export_onnx(model, staging, signature, verbose=verbose)
+            else:
+                model.export(str(staging), format=FORMATS[format], input_signature=signature, verbose=verbose)
         if verify:
             verify_export(model, staging, format, batch_size=batch_size or 2, atol=atol, rtol=rtol)
         if format == "saved_model":
@@ -222,6 +225,49 @@ def export_model(
         apply_umask(staging)
         publish(staging, path, *_export_kind(format), overwrite=overwrite)
     return path
+
+
+def _export_onnx(model: keras.Model, path: Path, signature: list, *, verbose: bool = False) -> None:
+    """`model.export(path, format="onnx")`, with tf2onnx keeping the weights outside the graph while it works.
+
+    Keras has tf2onnx optimise a graph that holds every weight inline, and each of its optimiser passes
+    copies them all: about 70 s for AlexNet's 61M parameters. In tf2onnx's large-model mode the weights
+    stay outside the graph until the model is made (about 20 s); they are then put back into their
+    tensors, so the file is what Keras writes: one self-contained `.onnx` (checked by `verify_export`).
+    With a Keras that lacks the internals used here, this is `model.export` itself.
+    """
+    try:
+        from keras.src.export.onnx import get_concrete_fn
+        from keras.src.export.tf2onnx_lib import patch_tf2onnx
+    except ImportError:  # pragma: no cover - another Keras version: its own (slower) path
+        model.export(str(path), format="onnx", input_signature=signature, verbose=verbose)
+        return
+    onnx = require("onnx", "export", "Exporting to ONNX")
+    tf2onnx = require("tf2onnx", "export", "Exporting to ONNX")
+    patch_tf2onnx()  # what Keras does first: tf2onnx's NumPy 2 compatibility
+    proto, storage = tf2onnx.convert.from_function(get_concrete_fn(model, signature), signature, large_model=True)
+    _inline_external_tensors(onnx, proto.graph, storage.name_to_tensor_data)
+    path.write_bytes(proto.SerializeToString())
+
+
+def _inline_external_tensors(onnx, graph, data: dict[str, bytes]) -> None:
+    """Put the bytes tf2onnx kept outside (`data`, by location) back into `graph`'s tensors, subgraphs too."""
+
+    def inline(tensor) -> None:
+        if tensor.data_location == onnx.TensorProto.EXTERNAL:
+            location = {entry.key: entry.value for entry in tensor.external_data}["location"]
+            tensor.raw_data = data[location]
+            del tensor.external_data[:]
+            tensor.data_location = onnx.TensorProto.DEFAULT
+
+    for tensor in graph.initializer:
+        inline(tensor)
+    for node in graph.node:
+        for attribute in node.attribute:
+            for tensor in [attribute.t, *attribute.tensors]:
+                inline(tensor)
+            for subgraph in [attribute.g, *attribute.graphs]:
+                _inline_external_tensors(onnx, subgraph, data)
 
 
 def load_exported(path: str | os.PathLike, format: str) -> Callable[[np.ndarray], np.ndarray]:
