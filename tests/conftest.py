@@ -76,3 +76,13 @@ def sample_image_paths():
     from keras_alexnet.samples import sample_image_paths
 
     return sample_image_paths()
+
+
+@pytest.fixture(scope="session")
+def quickstart_run(tmp_path_factory):
+    """One `keras-alexnet quickstart` (seed 0, ~4-5 minutes), shared by its own tests and the explore tests."""
+    from keras_alexnet.cli.main import main
+
+    run_dir = tmp_path_factory.mktemp("quickstart") / "run"
+    assert main(["quickstart", "--run-dir", str(run_dir), "--verbose", "0"]) == 0
+    return run_dir

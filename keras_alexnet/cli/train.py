@@ -11,7 +11,7 @@ Example:
 from __future__ import annotations
 
 from keras_alexnet.data.options import DATA_HELPS
-from keras_alexnet.training.cli_args import add_dataclass_arguments, dataclass_from_args
+from keras_alexnet.training.cli_args import add_dataclass_arguments, dataclass_from_args, given_fields
 
 HELPS = {
     **DATA_HELPS,
@@ -28,8 +28,11 @@ HELPS = {
     "variant": "'original' (two towers, LRN) or 'torchvision'",
     "dropout": "dropout rate of fc6/fc7",
     "init": "'paper' (weights N(0, 0.01), biases 1 in conv2/4/5 and fc6/7, else 0), 'bvlc' (BVLC's Caffe "
-    "reference model: N(0, 0.01), fc6/fc7 N(0, 0.005), biases 0.1 in conv2/4/5 and fc6/7, else 0) or 'keras' "
+    "reference model: N(0, 0.01), fc6/fc7 N(0, 0.005), biases 0.1 in conv2/4/5 and fc6/7, else 0), 'lsuv' "
+    "(He's N(0, 2/fan_in) scaled to unit activations on a training batch; the quickstart preset's) or 'keras' "
     "(the layers' own initializers)",
+    "optimizer": "'sgd' (the paper's momentum SGD, weight decay through the momentum) or 'adam' (Adam with "
+    "decoupled weight decay; the quickstart preset's)",
     "epochs": "epochs (the paper: ~90)",
     "batch_size": "batch size per replica (the paper: 128)",
     "learning_rate": "base learning rate for a global batch of 128 (the paper: 0.01)",
@@ -39,6 +42,8 @@ HELPS = {
     "lr_mult: 2)",
     "bias_decay_mult": "biases' weight decay is this multiple of --weight-decay (the paper: 1; BVLC's Caffe "
     "solver, decay_mult: 0)",
+    "lr_schedule": "'plateau' (the paper's: divide by --lr-factor when the validation error stalls) or 'cosine' "
+    "(a half cosine from --learning-rate towards 0 over --epochs; the quickstart preset's)",
     "lr_factor": "learning-rate factor when validation error plateaus",
     "lr_patience": "epochs without a lower validation top-1 error before the rate is divided",
     "max_lr_reductions": "at most this many reductions (the paper: 3)",
@@ -57,6 +62,7 @@ HELPS = {
 
 def register(subparsers) -> None:
     from keras_alexnet.training.config import TrainConfig
+    from keras_alexnet.training.presets import PRESETS
 
     parser = subparsers.add_parser(
         "train",
@@ -65,8 +71,13 @@ def register(subparsers) -> None:
         "default dataset is the embedded digits set (offline). See docs/training.md.",
     )
     add_dataclass_arguments(parser, TrainConfig, HELPS)
+    parser.add_argument("--config", help="config.json of an earlier run; the flags given here override it")
     parser.add_argument(
-        "--config", help="config.json of an earlier run; flags set here (to non-default values) override it"
+        "--preset",
+        choices=sorted(PRESETS),
+        default="paper",
+        help="a named set of defaults: 'paper' (the paper's recipe) or 'quickstart' (the quickstart's fast "
+        "recipe on the digits; every departure listed in keras_alexnet/training/presets.py); flags set here win",
     )
     parser.set_defaults(func=run)
 
@@ -76,13 +87,14 @@ def run(args) -> int:
     from pathlib import Path
 
     from keras_alexnet.training import TrainConfig, train
+    from keras_alexnet.training.presets import preset_values
 
     config = dataclass_from_args(TrainConfig, args)
-    if args.config:
-        # An earlier run's options; flags set here to something other than their default win.
-        defaults = TrainConfig().to_dict()
-        changed = {k: v for k, v in config.to_dict().items() if v != defaults[k]}
-        config = TrainConfig.from_dict(TrainConfig.from_json(args.config).to_dict() | changed)
+    if args.config or args.preset != "paper":
+        # An earlier run's options or a preset; the flags given here win.
+        changed = {k: v for k, v in config.to_dict().items() if k in given_fields(args)}
+        base = TrainConfig.from_json(args.config).to_dict() if args.config else {}
+        config = TrainConfig.from_dict(base | preset_values(args.preset) | changed)
     result = train(config)
     final = result.final
     summary = {k: round(v, 4) for k, v in final.items() if k.startswith(("val_", "loss", "top"))}

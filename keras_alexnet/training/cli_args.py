@@ -9,8 +9,9 @@ Example:
 ...     flip: bool = True
 >>> parser = argparse.ArgumentParser()
 >>> add_dataclass_arguments(parser, Options, {})
->>> vars(parser.parse_args(["--learning-rate", "0.1", "--no-flip"]))
-{'learning_rate': 0.1, 'flip': False}
+>>> args = parser.parse_args(["--learning-rate", "0.1", "--no-flip"])
+>>> args.learning_rate, args.flip, sorted(given_fields(args))
+(0.1, False, ['flip', 'learning_rate'])
 """
 
 from __future__ import annotations
@@ -29,6 +30,33 @@ def _base_type(annotation):
     return annotation
 
 
+#: The namespace attribute that lists the fields given on the command line.
+_GIVEN = "_given_fields"
+
+
+def _remember(namespace: argparse.Namespace, dest: str) -> None:
+    setattr(namespace, _GIVEN, {*getattr(namespace, _GIVEN, ()), dest})
+
+
+class _Store(argparse.Action):
+    """`store`, remembering that the flag was given (so that a preset or a config never overrides it)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        setattr(namespace, self.dest, values)
+        _remember(namespace, self.dest)
+
+
+class _BooleanOptional(argparse.BooleanOptionalAction):
+    def __call__(self, parser, namespace, values, option_string=None):
+        super().__call__(parser, namespace, values, option_string)
+        _remember(namespace, self.dest)
+
+
+def given_fields(args: argparse.Namespace) -> set[str]:
+    """The dataclass fields whose flags were on the command line (even when set to their default)."""
+    return set(getattr(args, _GIVEN, ()))
+
+
 def add_dataclass_arguments(parser: argparse.ArgumentParser, cls, helps: dict[str, str], skip=()) -> None:
     """Add one flag per field of `cls` (defaults from the dataclass, help from `helps`)."""
     hints = typing.get_type_hints(cls)
@@ -41,9 +69,9 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls, helps: dict[st
         text = helps.get(field.name, "")
         text = f"{text} (default: {default})" if text else f"default: {default}"
         if kind is bool:
-            parser.add_argument(flag, action=argparse.BooleanOptionalAction, default=default, help=text)
+            parser.add_argument(flag, action=_BooleanOptional, default=default, help=text)
         else:
-            parser.add_argument(flag, type=kind, default=default, help=text, dest=field.name)
+            parser.add_argument(flag, action=_Store, type=kind, default=default, help=text, dest=field.name)
 
 
 def dataclass_from_args(cls, args: argparse.Namespace, **overrides):

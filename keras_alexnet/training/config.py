@@ -24,6 +24,8 @@ from keras_alexnet.data.options import DataOptions
 from keras_alexnet.training.initialization import INIT_CHOICES
 
 CONFIG_FILENAME = "config.json"
+#: `optimizer` values: the paper's momentum SGD with coupled weight decay, or AdamW (decoupled decay).
+OPTIMIZERS = ("sgd", "adam")
 
 
 @dataclasses.dataclass(kw_only=True)
@@ -41,8 +43,9 @@ class TrainConfig(DataOptions):
     # Model
     variant: str = "original"
     dropout: float = 0.5
-    init: str = "paper"  # "paper" (N(0, 0.01), biases 1/0), "bvlc" (BVLC's Caffe model) or "keras" (layer defaults)
+    init: str = "paper"  # "paper" (N(0, 0.01), biases 1/0), "bvlc" (BVLC's Caffe model), "lsuv" or "keras"
     # Optimisation (Section 5)
+    optimizer: str = "sgd"  # "sgd" (the paper's momentum SGD, `PaperSGD`) or "adam" (AdamW; the quickstart preset)
     epochs: int = 90
     batch_size: int = 128  # per replica
     learning_rate: float = 0.01
@@ -50,6 +53,7 @@ class TrainConfig(DataOptions):
     weight_decay: float = 0.0005
     bias_lr_mult: float = 1.0  # biases' learning rate = bias_lr_mult * lr (BVLC's Caffe solver: 2)
     bias_decay_mult: float = 1.0  # biases' weight decay = bias_decay_mult * weight_decay (BVLC's Caffe solver: 0)
+    lr_schedule: str = "plateau"  # "plateau" (the paper's rule below) or "cosine" (to 0 over `epochs`; quickstart)
     lr_factor: float = 0.1
     lr_patience: int = 5
     max_lr_reductions: int = 3
@@ -69,7 +73,14 @@ class TrainConfig(DataOptions):
         """Raise ValueError naming the bad field; returns self."""
         checks = [
             ("mean", self.mean in ("channel", "image", "none"), "'channel', 'image' or 'none'"),
-            ("init", self.init in INIT_CHOICES, "'paper', 'bvlc' or 'keras'"),
+            ("init", self.init in INIT_CHOICES, "'paper', 'bvlc', 'lsuv' or 'keras'"),
+            ("optimizer", self.optimizer in OPTIMIZERS, "'sgd' (the paper's) or 'adam'"),
+            ("lr_schedule", self.lr_schedule in ("plateau", "cosine"), "'plateau' (the paper's) or 'cosine'"),
+            (
+                "bias_lr_mult",
+                self.optimizer == "sgd" or (self.bias_lr_mult == 1 and self.bias_decay_mult == 1),
+                "1 with --optimizer adam (the biases' multipliers are the momentum SGD's)",
+            ),
             ("loop", self.loop in ("auto", "fit", "custom"), "'auto', 'fit' or 'custom'"),
             ("epochs", isinstance(self.epochs, int) and self.epochs >= 1, "a positive integer"),
             ("batch_size", isinstance(self.batch_size, int) and self.batch_size >= 1, "a positive integer"),

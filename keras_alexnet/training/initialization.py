@@ -11,6 +11,15 @@ CaffeNet-style AlexNet (the `imagenet` weights' original): weights N(0, 0.01),
 except fc6 and fc7 N(0, 0.005); biases 0.1 in conv2, conv4, conv5, fc6 and fc7, 0
 in conv1, conv3 and fc8 (BVLC's readme: initialising them to 1 "gave flat loss").
 
+`lsuv`: not the paper's: a data-dependent initialisation for short runs (the
+quickstart preset, `keras_alexnet.training.presets`). Kernels ~ N(0, 2 / fan_in)
+(He et al. 2015), biases 0, then each layer's kernel is rescaled, in order, so
+that its output on one training batch has a root mean square of 1 (the logits:
+a standard deviation of 1), "layer-sequential unit variance" (Mishkin and Matas,
+ICLR 2016; Kraehenbuehl et al., ICLR 2016 did the same for AlexNet). The paper's
+N(0, 0.01) keeps the signal small through eight layers, so SGD needs thousands
+of steps before the loss moves; unit activations let a few hundred suffice.
+
 Layers are mapped by *role*, the paper's and Caffe's layer names, which are the
 Keras layer names of both variants: conv1..conv5, fc6, fc7 and `predictions`
 (Caffe's fc8). torchvision's PyTorch modules have other names; their roles are
@@ -103,8 +112,10 @@ BVLC = InitScheme(
 )
 #: `--init` values that re-draw the weights (`keras` keeps the layers' own initializers).
 SCHEMES = {scheme.name: scheme for scheme in (PAPER, BVLC)}
-#: Every `--init` value: the paper's (the default), BVLC's, or the Keras layers' own initializers.
-INIT_CHOICES = (*SCHEMES, "keras")
+#: The data-dependent initialisation (`scale_to_unit_activations` on a training batch).
+LSUV = "lsuv"
+#: Every `--init` value: the paper's (the default), BVLC's, LSUV, or the Keras layers' own initializers.
+INIT_CHOICES = (*SCHEMES, LSUV, "keras")
 
 
 def apply_initialization(model, scheme: str | InitScheme, seed: int = 0):
@@ -140,3 +151,55 @@ def apply_paper_initialization(
         source=PAPER.source,
     )
     return apply_initialization(model, scheme, seed)
+
+
+def apply_he_initialization(model, seed: int = 0):
+    """Kernels ~ N(0, 2 / fan_in) (He et al. 2015; fan_in per group for the two-tower layers), biases 0."""
+    rng = np.random.default_rng(seed)
+    for layer in model.layers:
+        kernel = getattr(layer, "kernel", None)
+        if kernel is None:
+            continue
+        fan_in = int(np.prod(kernel.shape[:-1]))
+        kernel.assign(rng.normal(0.0, np.sqrt(2.0 / fan_in), size=tuple(kernel.shape)).astype(kernel.dtype))
+        if getattr(layer, "bias", None) is not None:
+            layer.bias.assign(np.zeros(tuple(layer.bias.shape), layer.bias.dtype))
+    return model
+
+
+def scale_to_unit_activations(model, batch) -> dict[str, float]:
+    """Rescale each kernel, in layer order, so its layer's output on `batch` has RMS 1 (logits: std 1).
+
+    The layers' biases must be 0 (`apply_he_initialization`), so that an output scales with its kernel
+    (ReLU is positively homogeneous). Dropout is off while measuring. Returns each layer's factor.
+
+    Example:
+
+    >>> import keras, numpy as np
+    >>> from keras_alexnet.training.model import build_training_model
+    >>> model = build_training_model(10, 67, init="lsuv")
+    >>> x = np.random.default_rng(0).normal(0, 50, (4, 67, 67, 3)).astype("float32")
+    >>> factors = scale_to_unit_activations(model, x)
+    >>> conv1 = keras.Model(model.input, model.get_layer("conv1").output)(x, training=False)
+    >>> round(float(np.sqrt(np.mean(np.square(conv1)))), 3)
+    1.0
+    """
+    import keras
+
+    factors = {}
+    for layer in [layer for layer in model.layers if getattr(layer, "kernel", None) is not None]:
+        if getattr(layer, "activation", None) is keras.activations.softmax:
+            features = keras.Model(model.input, layer.input)(batch, training=False)
+            logits = keras.ops.matmul(features, layer.kernel)
+            scale = float(keras.ops.std(logits))
+        else:
+            output = keras.Model(model.input, layer.output)(batch, training=False)
+            scale = float(keras.ops.sqrt(keras.ops.mean(keras.ops.square(keras.ops.cast(output, "float32")))))
+        if not np.isfinite(scale) or scale <= 0:
+            raise ValueError(
+                f"Layer {layer.name!r} gives no signal on the initialisation batch (RMS {scale}); check the input "
+                f"preprocessing. Received: RMS {scale}"
+            )
+        layer.kernel.assign(layer.kernel / scale)
+        factors[layer.name] = 1.0 / scale
+    return factors

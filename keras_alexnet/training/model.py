@@ -14,7 +14,13 @@ import keras
 
 from keras_alexnet.models.alexnet import AlexNet, build_alexnet, default_model_name
 from keras_alexnet.models.variants import get_variant
-from keras_alexnet.training.initialization import INIT_CHOICES, SCHEMES, apply_initialization
+from keras_alexnet.training.initialization import (
+    INIT_CHOICES,
+    LSUV,
+    SCHEMES,
+    apply_he_initialization,
+    apply_initialization,
+)
 
 
 def build_training_model(
@@ -31,7 +37,8 @@ def build_training_model(
     At the variant's own size this is exactly `keras_alexnet.AlexNet(weights=None, classes=...)`; at
     another size (at least the variant's minimum, 67 for "original") it is the same layers with fc6
     sized for that input. `remove` leaves conv stages out (the paper's depth ablation, see `AlexNet`).
-    `init`: "paper" (the default), "bvlc" (BVLC's Caffe reference model) or "keras" (the layers' defaults).
+    `init`: "paper" (the default), "bvlc" (BVLC's Caffe reference model), "lsuv" (He's N(0, 2/fan_in), to be
+    scaled on a training batch by `scale_to_unit_activations`) or "keras" (the layers' defaults).
     """
     config = get_variant(variant)
     image_size = image_size or config.default_size
@@ -60,6 +67,8 @@ def build_training_model(
             layer.rate = dropout
     if init in SCHEMES:
         apply_initialization(model, init, seed=seed)
+    elif init == LSUV:
+        apply_he_initialization(model, seed=seed)  # the trainer then scales it on a batch (LSUV)
     elif init != "keras":
         raise ValueError(f"`init` must be one of {INIT_CHOICES}. Received: init={init!r}")
     return model

@@ -9,12 +9,20 @@ epochs without a lower validation top-1 error, multiply by `factor`, at most
 `max_reductions` times. Its state is saved with the checkpoints so that a
 resumed run takes the same decisions.
 
+`decay_epochs=N` replaces the rule (not the paper's; the quickstart preset's): a
+half cosine from the initial rate towards 0 over N epochs, whatever the
+validation error; `wait` then counts the epochs done, so the same state (and the
+custom loop's saved copy of it) resumes it.
+
 Example:
 
 >>> from keras_alexnet.training.schedule import PlateauState
 >>> s = PlateauState(learning_rate=0.01, patience=1, max_reductions=1)
 >>> [s.step(e) for e in (0.5, 0.4, 0.45, 0.41, 0.40)]
 [0.01, 0.01, 0.001, 0.001, 0.001]
+>>> c = PlateauState(learning_rate=0.01, decay_epochs=4)
+>>> [round(c.step(0.5), 5) for _ in range(4)]
+[0.00854, 0.005, 0.00146, 0.0]
 """
 
 from __future__ import annotations
@@ -40,9 +48,20 @@ class PlateauState:
     best: float = math.inf
     wait: int = 0
     reductions: int = 0
+    decay_epochs: int = 0  # > 0: a half-cosine decay over that many epochs instead of the plateau rule
+    base_rate: float | None = None  # the cosine's initial rate (default: `learning_rate` at creation)
+
+    def __post_init__(self):
+        if self.base_rate is None:
+            self.base_rate = self.learning_rate
 
     def step(self, val_error: float) -> float:
         """Record one epoch's validation error; returns the learning rate for the next epoch."""
+        if self.decay_epochs:
+            self.wait += 1
+            progress = min(self.wait, self.decay_epochs) / self.decay_epochs
+            self.learning_rate = self.base_rate * 0.5 * (1.0 + math.cos(math.pi * progress))
+            return self.learning_rate
         if val_error < self.best - 1e-12:
             self.best, self.wait = float(val_error), 0
         else:
@@ -100,7 +119,7 @@ class PaperLRSchedule(keras.callbacks.Callback):
         before = self.state.learning_rate
         after = self.state.step(float(value))
         self.model.optimizer.learning_rate.assign(after)
-        if after != before and self.verbose:
+        if after != before and self.verbose and not self.state.decay_epochs:
             print(f"\nEpoch {epoch + 1}: {self.monitor} stopped improving; learning rate {before:g} -> {after:g}")
         if self.path is not None:
             save_json_atomic(self.path, self.state.to_dict())

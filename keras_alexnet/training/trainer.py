@@ -50,6 +50,7 @@ from keras_alexnet.training.callbacks import AtomicBackupAndRestore, EpochModelS
 from keras_alexnet.training.checkpoints import WeightsBackup, select_tf_checkpoint
 from keras_alexnet.training.config import CONFIG_FILENAME, TrainConfig, save_json_atomic
 from keras_alexnet.training.distribute import is_chief, is_multi_worker, make_strategy, scaled_learning_rate
+from keras_alexnet.training.initialization import LSUV, scale_to_unit_activations
 from keras_alexnet.training.loop import KILL_ENV, CustomLoop, sigkill_self
 from keras_alexnet.training.metrics import top_k_metrics
 from keras_alexnet.training.model import build_training_model
@@ -184,7 +185,24 @@ def train(config: TrainConfig, model_fn: ModelFn | None = None) -> TrainResult:
                 num_classes, image_size, config.variant, config.dropout, config.init, config.seed
             )
         optimizer = make_optimizer(config, learning_rate)
-    schedule = PlateauState(learning_rate, config.lr_factor, config.lr_patience, config.max_lr_reductions)
+    if config.init == LSUV and model_fn is None and resume_from is None:
+        # Data-dependent: each layer scaled to unit activations on the centre crops of one training batch.
+        first = make_eval_dataset(
+            train_source,
+            batch_size=global_batch,
+            image_size=image_size,
+            normalization=stats,
+            mean=config.mean,
+            resize=config.resize,
+        )
+        scale_to_unit_activations(model, next(iter(first.take(1)))[0])
+    schedule = PlateauState(
+        learning_rate,
+        config.lr_factor,
+        config.lr_patience,
+        config.max_lr_reductions,
+        decay_epochs=config.epochs if config.lr_schedule == "cosine" else 0,
+    )
 
     if loop == "fit":
         history = _run_fit(
@@ -211,8 +229,10 @@ def train(config: TrainConfig, model_fn: ModelFn | None = None) -> TrainResult:
         save_model_atomic(model, run_dir / MODEL_FILENAME)
         checkpoint = _save_run_checkpoint(model, config, model_fn, image_size, train_source, stats, run_dir)
         plot = plot_run(run_dir) if (run_dir / LOG_FILENAME).is_file() else None
+        final = history[-1] if history else {}
         results = {
-            "final": history[-1] if history else {},
+            "final": final,
+            "val_top1_accuracy": 1.0 - final["val_top1_error"] if "val_top1_error" in final else None,
             "epochs_run_now": len(history),
             "bad_records": bad,
             "bad_records_report": f"train: {train_source.bad_records.report()}; "
@@ -257,8 +277,11 @@ def _save_run_checkpoint(model, config, model_fn, image_size, train_source, stat
     return save_checkpoint(export, run_dir / CHECKPOINT_DIRNAME, network)
 
 
-def make_optimizer(config: TrainConfig, learning_rate: float) -> PaperSGD:
-    """The run's `PaperSGD` (both loops use it): momentum, weight decay and the biases' multipliers of `config`."""
+def make_optimizer(config: TrainConfig, learning_rate: float) -> keras.optimizers.Optimizer:
+    """The run's optimizer (both loops use it): `PaperSGD` with `config`'s momentum, weight decay and biases'
+    multipliers, or, with `optimizer="adam"`, AdamW (decoupled weight decay `config.weight_decay`)."""
+    if config.optimizer == "adam":
+        return keras.optimizers.Adam(learning_rate, weight_decay=config.weight_decay or None)
     return PaperSGD(
         learning_rate,
         momentum=config.momentum,

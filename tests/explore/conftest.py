@@ -1,4 +1,5 @@
-"""Fixtures for the explore tests: one confident 10-class checkpoint, its model, an fc7 index, the explorer."""
+"""Fixtures for the explore tests: the quickstart's checkpoint (trained on the digits), its model, an fc7 index of
+its held-out digit samples, the explorer. The quickstart runs once per test session (tests/conftest.py)."""
 
 from __future__ import annotations
 
@@ -10,12 +11,12 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).parent))
 
-from pages import make_checkpoint, make_index, write_images  # noqa: E402
+from pages import make_index  # noqa: E402
 
 
 @pytest.fixture(scope="session")
-def explore_checkpoint(tmp_path_factory):
-    return make_checkpoint(tmp_path_factory.mktemp("explore") / "checkpoint")
+def explore_checkpoint(quickstart_run):
+    return quickstart_run / "checkpoint"
 
 
 @pytest.fixture(scope="session")
@@ -26,8 +27,9 @@ def explore_model(explore_checkpoint):
 
 
 @pytest.fixture(scope="session")
-def explore_images(tmp_path_factory):
-    return write_images(tmp_path_factory.mktemp("explore_images"), count=7)
+def explore_images(quickstart_run):
+    """The quickstart's held-out digits (0 .. 7), which its checkpoint classifies confidently."""
+    return sorted((quickstart_run / "samples").glob("*.png"))
 
 
 @pytest.fixture(scope="session")

@@ -74,18 +74,16 @@ def test_lrn_panel_matches_the_formula(explorer):
     assert [row["channel"] for row in data["channels"]] == list(np.argsort(-means, kind="stable")[:6])
 
 
-def test_top5_names_and_scores_match_predict(explorer, explore_model):
-    from pages import CLASS_NAMES
-
+def test_top5_names_and_scores_match_predict(explorer, explore_model, explore_images):
     from keras_alexnet.preprocessing import preprocess_for
 
     model, network = explore_model
-    result = explorer.sample(1)
+    result = explorer.analyse(explorer.load(explore_images[1]), "digit")
     reference = model.predict(preprocess_for(result.image[None], network), verbose=0)[0]
     top = explorer.top_json(result)
     order = np.argsort(-reference)[:5]
     assert [row["index"] for row in top] == order.tolist()
-    assert [row["name"] for row in top] == [CLASS_NAMES[i] for i in order]
+    assert [row["name"] for row in top] == [network.class_names[i] for i in order]
     np.testing.assert_allclose([row["score"] for row in top], reference[order], atol=1e-5)
     assert top[0]["score"] > 0.3  # a confident classifier: a wrong mapping would show
 

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from pages import CHROMIUM, CLASS_NAMES, browser, serving
+from pages import CHROMIUM, browser, serving
 
 if not Path(CHROMIUM).exists() or not pytest.importorskip("playwright"):
     if os.environ.get("CI"):
@@ -47,7 +47,7 @@ def _check_against_predict(shown, image_path: Path, explore_model) -> None:
     reference = model.predict(preprocess_for(image[None], network), verbose=0)[0]
     order = np.argsort(-reference)[:5]
     assert [index for index, _, _, _ in shown] == order.tolist()
-    assert [name for _, _, name, _ in shown] == [CLASS_NAMES[i] for i in order]
+    assert [name for _, _, name, _ in shown] == [network.class_names[i] for i in order]
     np.testing.assert_allclose([score for _, score, _, _ in shown], reference[order], atol=1e-5)
     assert [text for _, _, _, text in shown] == [f"{100 * reference[i]:.2f} %" for i in order]
     assert reference[order[0]] > 0.3 and reference[order[0]] > 2 * reference[order[4]]  # not uniform
