@@ -60,6 +60,18 @@ def run(tmp_path: Path, name: str, config: dict, logical_cpus: int = 0, env: dic
     return load(out)
 
 
+_SHARED_RUNS: dict[str, list[np.ndarray]] = {}
+
+
+def run_shared(tmp_path_factory, config: dict) -> list[np.ndarray]:
+    """The weights of `run(..., config)`, run once per test session: tests that compare against the same
+    uninterrupted run (same config, so the same weights) share it instead of each paying a process."""
+    key = json.dumps(BASE | config, sort_keys=True)
+    if key not in _SHARED_RUNS:
+        _SHARED_RUNS[key] = run(tmp_path_factory.mktemp("shared_run"), "run", config)
+    return _SHARED_RUNS[key]
+
+
 def load(path: Path) -> list[np.ndarray]:
     with np.load(path) as data:
         return [data[f"arr_{i}"] for i in range(len(data.files))]

@@ -12,21 +12,27 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from procs import assert_same, finish, load, run, start
+from procs import assert_same, finish, load, run, run_shared, start
+
+#: The uninterrupted runs of tests/training/test_resume.py: shared (`run_shared`), each runs once.
+FIT = {"strategy": "none", "loop": "fit", "batch_size": 8, "checkpoint_every": 0}
+CUSTOM = {"strategy": "none", "loop": "custom", "batch_size": 8, "checkpoint_every": 3}
 
 
 @pytest.fixture(scope="module")
 def single_fit(tmp_path_factory):
     """The reference: one device, model.fit, batch 8."""
-    return run(tmp_path_factory.mktemp("single"), "fit", {"strategy": "none", "loop": "fit", "batch_size": 8})
+    return run_shared(tmp_path_factory, FIT)
 
 
 @pytest.mark.slow
 @pytest.mark.multiprocess
-def test_custom_loop_equals_fit_on_one_replica(tmp_path, single_fit):
-    custom = run(tmp_path, "custom", {"strategy": "none", "loop": "custom", "batch_size": 8})
+def test_custom_loop_equals_fit_on_one_replica(tmp_path_factory, single_fit):
+    # with checkpoints every 3 steps (as the resume test's run): saving them does not change the training
+    custom = run_shared(tmp_path_factory, CUSTOM)
     assert_same(custom, single_fit, rtol=1e-5, atol=1e-6)
-    initial = run(tmp_path, "untrained", {"strategy": "none", "batch_size": 8, "epochs": 1, "steps_per_epoch": 1})
+    untrained = tmp_path_factory.mktemp("untrained")
+    initial = run(untrained, "untrained", {"strategy": "none", "batch_size": 8, "epochs": 1, "steps_per_epoch": 1})
     assert max(np.abs(a - b).max() for a, b in zip(initial, single_fit, strict=True)) > 1e-4  # training moved
 
 

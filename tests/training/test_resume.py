@@ -8,7 +8,7 @@ import json
 import keras
 import numpy as np
 import pytest
-from procs import assert_same, finish, load, run, start
+from procs import assert_same, finish, load, run, run_shared, start
 
 KILL = "KERAS_ALEXNET_SIGKILL_AFTER_STEPS"
 
@@ -23,11 +23,11 @@ def _kill_then_resume(tmp_path, config: dict, kill_after: int):
 
 @pytest.mark.slow
 @pytest.mark.multiprocess
-def test_custom_loop_resume_after_sigkill_equals_uninterrupted(tmp_path):
+def test_custom_loop_resume_after_sigkill_equals_uninterrupted(tmp_path, tmp_path_factory):
     # Checkpoints every 3 steps and at each epoch end; killed after step 7: the last checkpoint is step 6,
     # epoch 2's second batch; the resumed run restores it and skips the 2 batches already done.
     config = {"strategy": "none", "loop": "custom", "batch_size": 8, "checkpoint_every": 3}
-    uninterrupted = run(tmp_path, "straight", config)
+    uninterrupted = run_shared(tmp_path_factory, config)  # also test_distributed.py's custom-loop run
     resumed = _kill_then_resume(tmp_path, config, kill_after=7)
     assert_same(resumed, uninterrupted, rtol=0, atol=0)
     assert len(json.loads((tmp_path / "run.npz.json").read_text())["history"]) == 1  # only epoch 2 was run
@@ -37,11 +37,11 @@ def test_custom_loop_resume_after_sigkill_equals_uninterrupted(tmp_path):
 
 @pytest.mark.slow
 @pytest.mark.multiprocess
-def test_fit_resume_after_sigkill_equals_uninterrupted(tmp_path):
+def test_fit_resume_after_sigkill_equals_uninterrupted(tmp_path, tmp_path_factory):
     # BackupAndRestore at each epoch end; killed after step 6 (mid-epoch 2): epoch 2 is replayed from its start
     # with the epoch-1 state (weights, momentum, step counter) and the same (seed, epoch) batches.
     config = {"strategy": "none", "loop": "fit", "batch_size": 8, "checkpoint_every": 0}
-    uninterrupted = run(tmp_path, "straight", config)
+    uninterrupted = run_shared(tmp_path_factory, config)  # also test_distributed.py's reference fit
     resumed = _kill_then_resume(tmp_path, config, kill_after=6)
     assert_same(resumed, uninterrupted, rtol=0, atol=0)
     assert len(json.loads((tmp_path / "run.npz.json").read_text())["history"]) == 1  # only epoch 2 was re-run
