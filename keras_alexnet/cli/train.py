@@ -52,6 +52,8 @@ HELPS = {
     "strategy": "'auto', 'none', 'mirrored' or 'multiworker' (TF_CONFIG)",
     "loop": "'fit', 'custom' (strategy.run loop, exact mid-epoch resume) or 'auto'",
     "checkpoint_every": "also checkpoint every N steps (0: only at each epoch end)",
+    "backups": "write the resumable backup and model.keras at each epoch end (--no-backups: only the final "
+    "model.keras and checkpoint/; a run that dies cannot be resumed; the quickstart preset's, 2 GB less disk)",
     "resume": "continue from the run directory's last checkpoint",
     "run_dir": "run directory (config.json, checkpoints, logs, curves.png)",
     "seed": "seed of the data order, augmentation and initialisation",

@@ -64,6 +64,7 @@ class TrainConfig(DataOptions):
     loop: str = "auto"  # "fit", "custom", or "auto" (custom for multiworker, else fit)
     checkpoint_every: int = 500  # steps; 0: only at the end of each epoch
     resume: bool = False
+    backups: bool = True  # the resumable backup and model.keras at each epoch end (False: only at the end)
     run_dir: str = "runs/alexnet"
     seed: int = 0
     deterministic: bool = False
@@ -91,6 +92,7 @@ class TrainConfig(DataOptions):
             ("lr_factor", 0 < self.lr_factor < 1, "a float in (0, 1)"),
             ("checkpoint_every", self.checkpoint_every >= 0, "an integer >= 0"),
             ("pca_std", self.pca_std >= 0, "a float >= 0"),
+            ("resume", not (self.resume and not self.backups), "False with --no-backups (there is nothing to resume)"),
         ]
         for name, ok, expected in checks:
             if not ok:

@@ -104,6 +104,11 @@ def train(config: TrainConfig, model_fn: ModelFn | None = None) -> TrainResult:
     global_batch = config.batch_size * replicas
     learning_rate = scaled_learning_rate(config.learning_rate, global_batch, config.lr_scaling)
     loop = config.loop if config.loop != "auto" else ("custom" if is_multi_worker(strategy) else "fit")
+    if loop == "custom" and not config.backups:
+        raise ValueError(
+            "--no-backups applies to the fit loop; the custom loop (multi-worker) always checkpoints. "
+            f"Received: loop={loop!r}, backups=False"
+        )
     if loop == "fit" and is_multi_worker(strategy):
         raise ValueError(
             "Keras' fit does not run under MultiWorkerMirroredStrategy; use --loop custom (the default for "
@@ -329,14 +334,17 @@ def _run_fit(
         lr_schedule,
         keras.callbacks.CSVLogger(str(run_dir / LOG_FILENAME), append=config.resume),
         keras.callbacks.TensorBoard(str(run_dir / "tensorboard"), update_freq="epoch"),
-        AtomicBackupAndRestore(
-            WeightsBackup(backup_dir),
-            save_freq=config.checkpoint_every or "epoch",
-            restore_from=resume_from,
-            extra_state=lambda: {"lr_schedule": lr_schedule.state.to_dict()},
-        ),
-        EpochModelSaver(run_dir / MODEL_FILENAME),
     ]
+    if config.backups:
+        callbacks += [
+            AtomicBackupAndRestore(
+                WeightsBackup(backup_dir),
+                save_freq=config.checkpoint_every or "epoch",
+                restore_from=resume_from,
+                extra_state=lambda: {"lr_schedule": lr_schedule.state.to_dict()},
+            ),
+            EpochModelSaver(run_dir / MODEL_FILENAME),
+        ]
     if _kill_after_steps():
         callbacks.append(_SigkillAfterSteps(_kill_after_steps()))
     keras_history = model.fit(

@@ -119,3 +119,8 @@ def test_lsuv_gives_unit_activations_in_every_layer():
     features = keras.Model(model.input, model.get_layer("predictions").input)(x, training=False)
     logits = np.asarray(features) @ np.asarray(model.get_layer("predictions").kernel)
     assert float(logits.std()) == pytest.approx(1.0, rel=1e-3)
+
+
+def test_no_backups_cannot_resume():
+    with pytest.raises(ValueError, match=r"False with --no-backups.*Received: resume=True"):
+        preset_config("quickstart", resume=True)
