@@ -49,6 +49,20 @@ def read_log(path: str | os.PathLike) -> dict[str, list[float]]:
     return columns
 
 
+def _passes_per_row(run_dir: Path) -> tuple[float, str]:
+    """Passes over the training images per log row: 1, unless `--steps-per-epoch` made rows shorter."""
+    import json
+
+    try:
+        derived = json.loads((run_dir / "config.json").read_text())["derived"]
+        fraction = derived["steps_per_epoch"] * derived["global_batch_size"] / derived["train_images"]
+    except (OSError, ValueError, KeyError, TypeError, ZeroDivisionError):
+        return 1.0, "epoch"
+    if abs(fraction - 1.0) < 0.05:
+        return 1.0, "epoch"
+    return fraction, "epochs (passes over the training images)"
+
+
 def plot_run(run_dir: str | os.PathLike, output: str | os.PathLike | None = None) -> Path:
     """Plot `run_dir/log.csv` to `output` (default `run_dir/curves.png`); returns the PNG path."""
     import matplotlib
@@ -59,6 +73,8 @@ def plot_run(run_dir: str | os.PathLike, output: str | os.PathLike | None = None
     run_dir = Path(run_dir)
     columns = read_log(run_dir / LOG_FILENAME)
     epochs = [int(e) + 1 for e in columns.get("epoch", range(len(next(iter(columns.values())))))]
+    per_row, x_label = _passes_per_row(run_dir)
+    epochs = [e * per_row for e in epochs]
     figure, axes = plt.subplots(1, 4, figsize=(16, 3.6))
     for axis, (key, title) in zip(axes, PANELS, strict=True):
         for prefix, label in (("", "train"), ("val_", "validation")):
@@ -68,7 +84,7 @@ def plot_run(run_dir: str | os.PathLike, output: str | os.PathLike | None = None
                     continue
                 axis.plot(epochs, values, marker="o", label=label if key != "learning_rate" else None)
         axis.set_title(title)
-        axis.set_xlabel("epoch")
+        axis.set_xlabel(x_label)
         if not axis.lines:
             axis.text(0.5, 0.5, "not logged", ha="center", va="center", transform=axis.transAxes, color="gray")
         elif key == "learning_rate":

@@ -151,6 +151,7 @@ def train(config: TrainConfig, model_fn: ModelFn | None = None) -> TrainResult:
         "num_classes": num_classes,
         "class_names": train_source.class_names,
         "steps_per_epoch": steps_per_epoch,
+        "train_images": train_source.num_examples,
         "loop": loop,
         "strategy": type(strategy).__name__,
         "model": "model_fn" if model_fn else f"AlexNet({config.variant})",
