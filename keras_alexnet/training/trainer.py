@@ -175,14 +175,18 @@ def train(config: TrainConfig, model_fn: ModelFn | None = None) -> TrainResult:
         # Built once, so that every epoch (and, with --cache, one in-memory cache) shares it.
         squares=train_squares(train_source, resize=config.resize, cache=config.cache),
     )
-    val_ds = make_eval_dataset(
-        val_source,
-        batch_size=global_batch,
-        image_size=image_size,
-        normalization=stats,
-        mean=config.mean,
-        resize=config.resize,
-    )
+
+    def centre_crops(source):
+        return make_eval_dataset(
+            source,
+            batch_size=global_batch,
+            image_size=image_size,
+            normalization=stats,
+            mean=config.mean,
+            resize=config.resize,
+        )
+
+    val_ds = centre_crops(val_source)
     with strategy.scope():
         if model_fn is not None:
             model = model_fn(num_classes, image_size)
@@ -193,15 +197,7 @@ def train(config: TrainConfig, model_fn: ModelFn | None = None) -> TrainResult:
         optimizer = make_optimizer(config, learning_rate)
     if config.init == LSUV and model_fn is None and resume_from is None:
         # Data-dependent: each layer scaled to unit activations on the centre crops of one training batch.
-        first = make_eval_dataset(
-            train_source,
-            batch_size=global_batch,
-            image_size=image_size,
-            normalization=stats,
-            mean=config.mean,
-            resize=config.resize,
-        )
-        scale_to_unit_activations(model, next(iter(first.take(1)))[0])
+        scale_to_unit_activations(model, next(iter(centre_crops(train_source).take(1)))[0])
     schedule = PlateauState(
         learning_rate,
         config.lr_factor,
