@@ -143,6 +143,10 @@ def test_finetune_command_outputs_load_everywhere(tmp_path, random_checkpoint, c
     assert set(report["center_crop"]) >= {"top1_error", "top5_error"} and report["ten_crop"]["crops"] == "ten"
     trained = keras.saving.load_model(out_dir / "finetuned.keras")
     assert trained.output_shape == (None, 10)
+    # The checkpoint names its classes (the digits' label names), so predict/evaluate/explore print them.
+    from keras_alexnet.weights.network import NetworkRecord
+
+    assert NetworkRecord.read(out_dir / "checkpoint").class_names == tuple(str(i) for i in range(10))
     x = np.random.default_rng(0).normal(size=(2, 227, 227, 3)).astype("float32")
     expected = trained.predict(x, verbose=0)
     for model in (
