@@ -1,8 +1,9 @@
 """Screenshots of each panel of `keras-alexnet explore` for README.md and docs/explore.md.
 
 Runs tests/explore's browser test with KERAS_ALEXNET_SCREENSHOTS set, so the pictures show exactly what
-the test checked: the 10-class test checkpoint (random convolutions, a classifier set to be confident; no
-trained network is available offline), the bundled samples, views of them as the fc7 index.
+the test checked: the quickstart's checkpoint (the full AlexNet trained on the embedded digits; the test
+session runs `keras-alexnet quickstart` first, about 4 minutes), its held-out digit samples, and those samples
+as the fc7 index.
 
     .venv/bin/python docs/images/make_explore_screenshots.py        # writes docs/images/explore_*.png
 """
