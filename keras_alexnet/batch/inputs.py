@@ -99,14 +99,25 @@ def expand_inputs(
 ) -> Iterator[InputItem]:
     """The images of `specs` (see the module docstring), lazily, each key once; keys in `skip` are left out.
 
-    `skip` is extended with every key yielded (so an image named twice is decoded once).
+    `skip` is extended with the keys yielded that could come again (so an image named twice is decoded once):
+    those of every input but the last, and those of list files and glob patterns, which may repeat a path.
+    The keys of a last (or only) folder or TFDS split cannot repeat and are not kept, so streaming one folder
+    or split holds nothing per image.
     """
+    specs = list(specs)
     seen = skip if skip is not None else set()
-    for spec in specs:
+    for number, spec in enumerate(specs):
+        remember = number < len(specs) - 1 or _may_repeat(spec)
         for item in _expand_one(spec, data_dir):
             if item.key not in seen:
-                seen.add(item.key)
+                if remember:
+                    seen.add(item.key)
                 yield item
+
+
+def _may_repeat(spec: str) -> bool:
+    """Whether one input can give the same key twice (a list file, or a glob matching a folder and its files)."""
+    return spec.startswith(LIST_PREFIX) or (not spec.startswith(TFDS_PREFIX) and is_glob(spec))
 
 
 def count_inputs(specs: Iterable[str], *, data_dir: str | None = None) -> int:

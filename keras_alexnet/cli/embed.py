@@ -50,6 +50,7 @@ def run(args: argparse.Namespace) -> int:
     from keras_alexnet.analysis.index import check_index_path, write_index
     from keras_alexnet.analysis.model_io import load_model
     from keras_alexnet.batch.inputs import check_inputs, count_inputs, decode_stream, expand_inputs, is_glob
+    from keras_alexnet.batch.memory import bound_native_heap
     from keras_alexnet.batch.stream import fast_forward, progress_bar, run_batches
 
     if args.batch_size < 1:
@@ -82,6 +83,7 @@ def run(args: argparse.Namespace) -> int:
     show = not args.no_progress and sys.stderr.isatty()
     total = count_inputs(args.inputs, data_dir=args.data_dir) if show else None
     items = expand_inputs(args.inputs, data_dir=args.data_dir)
+    bound_native_heap()  # a flat peak RSS however many images (keras_alexnet.batch.memory)
     decoded = decode_stream(items, spec, workers=args.workers, in_flight=max(2 * args.batch_size, 32))
     skipped = 0
 

@@ -79,6 +79,7 @@ def run(args: argparse.Namespace) -> int:
 
     import keras_alexnet
     from keras_alexnet.batch.inputs import check_inputs, count_inputs, decode_stream, expand_inputs
+    from keras_alexnet.batch.memory import bound_native_heap
     from keras_alexnet.batch.results import ResultsWriter, results_format
     from keras_alexnet.batch.stream import fast_forward, progress_bar, run_batches
     from keras_alexnet.labels import is_imagenet, top_k_labels
@@ -111,6 +112,7 @@ def run(args: argparse.Namespace) -> int:
     total = count_inputs(args.inputs, data_dir=args.data_dir) if show else None
     items = expand_inputs(args.inputs, data_dir=args.data_dir, skip=done)
     workers = args.workers
+    bound_native_heap()  # a flat peak RSS however many images (keras_alexnet.batch.memory)
     decoded = decode_stream(items, spec, workers=workers, in_flight=max(2 * args.batch_size, 32))
     collected, failures, batch_rows = {}, 0, 0
     try:

@@ -54,6 +54,22 @@ def test_every_input_form(awkward_dir, tmp_path, monkeypatch):
     assert count_inputs([str(folder), f"@{listing}"]) == len(every) + 4
 
 
+def test_only_keys_that_can_come_again_are_kept(tmp_path):
+    """Streaming one folder holds no key per image; keys that a later input or a list may repeat are kept."""
+    folder = tmp_path / "photos"
+    folder.mkdir()
+    for name in ("a.png", "b.png"):
+        Image.fromarray(np.zeros((8, 8, 3), "uint8")).save(folder / name)
+    kept: set[str] = set()
+    assert len(keys([str(folder)], skip=kept)) == 2 and kept == set()
+    # A folder followed by a file in it, and a list naming a path twice: each image once.
+    assert keys([str(folder), str(folder / "a.png")], skip=kept) == [str(folder / "a.png"), str(folder / "b.png")]
+    listing = tmp_path / "list.txt"
+    listing.write_text("photos/b.png\nphotos/a.png\nphotos/b.png\n")
+    assert keys([f"@{listing}"]) == [str(folder / "b.png"), str(folder / "a.png")]
+    assert keys([str(tmp_path / "photos" / "*.png"), str(folder)]) == [str(folder / "a.png"), str(folder / "b.png")]
+
+
 def test_bad_inputs_are_refused_before_any_work(tmp_path):
     with pytest.raises(ValueError, match="matches no file"):
         check_inputs([str(tmp_path / "*.jpg")])
