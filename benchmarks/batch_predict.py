@@ -126,6 +126,57 @@ def rates(paths: list[str], batch_size: int, workers: int | None) -> dict:
     }
 
 
+def measure(sizes: list[int], rate_images: int, batch_size: int, workers: int | None, log=print) -> dict:
+    """The figures of the module docstring (synthesised images in a temporary folder, removed afterwards)."""
+    sizes = sorted(sizes)
+    folder = Path(tempfile.mkdtemp(prefix="keras_alexnet_batch_bench_"))
+    try:
+        count = max(sizes[-1], rate_images)
+        start = time.perf_counter()
+        paths = write_jpegs(folder, count)
+        log(f"wrote {count} JPEGs of 500x375 in {time.perf_counter() - start:.0f} s")
+        figures = {"batch_size": batch_size, "rates": rates(paths[:rate_images], batch_size, workers), "rss": {}}
+        log(json.dumps(figures["rates"], indent=2))
+        for n in sizes:
+            rss, wall = peak_rss_of_predict(paths[:n], folder, batch_size)
+            figures["rss"][n] = {"peak_rss_mb": rss, "wall_s": wall}
+            log(f"predict on {n} images: peak RSS {rss:.0f} MB, {wall:.1f} s")
+        low, high = sizes[0], sizes[-1]
+        slope = (figures["rss"][high]["peak_rss_mb"] - figures["rss"][low]["peak_rss_mb"]) / ((high - low) / 1000)
+        figures["rss_slope_mb_per_1000_images"] = slope
+        figures["rss_sizes"] = [low, high]
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
+    return figures
+
+
+def table(figures: dict) -> str:
+    """The targets' table (markdown) of `measure`'s figures."""
+    r, (low, high) = figures["rates"], figures["rss_sizes"]
+    slope = figures["rss_slope_mb_per_1000_images"]
+    return "\n".join(
+        [
+            "| Batch inference (streaming predict) | value | target |",
+            "|---|---|---|",
+            f"| peak RSS slope {low} -> {high} images, MB per 1,000 images | {slope:.2f} | <= 1 |",
+            *(
+                f"| peak RSS of predict on {n} images, MB | {e['peak_rss_mb']:.0f} | |"
+                for n, e in figures["rss"].items()
+            ),
+            f"| decode alone, images/s | {r['decode_images_per_s']:.1f} | |",
+            f"| network alone (b{figures['batch_size']}), images/s | {r['network_images_per_s']:.1f} | |",
+            f"| streaming predict, images/s | {r['streaming_images_per_s']:.1f} | |",
+            f"| streaming / (1/(1/decode + 1/network)) | {r['streaming_over_bound']:.2f} | >= 0.9 |",
+        ]
+    )
+
+
+def section(settings, log) -> dict:
+    """`python -m benchmarks.run --sections batch`: 2,000 and 10,000 images (`--quick`: 400 and 2,000)."""
+    sizes, rate_images = ([400, 2000], 200) if settings.quick else ([2000, 10000], 1000)
+    return measure(sizes, rate_images, 16, None, log=lambda message: log(f"  {message}"))
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m benchmarks.batch_predict", description=__doc__.splitlines()[0])
     parser.add_argument(
@@ -136,31 +187,10 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=int, default=None, help="decoding threads (default: the CPU count)")
     parser.add_argument("--json", default=None, help="also write the figures to this JSON file")
     args = parser.parse_args(argv)
-    sizes = sorted(int(s) for s in args.sizes.split(","))
-    folder = Path(tempfile.mkdtemp(prefix="keras_alexnet_batch_bench_"))
-    try:
-        count = max(sizes[-1], args.rate_images)
-        start = time.perf_counter()
-        paths = write_jpegs(folder, count)
-        print(f"wrote {count} JPEGs of 500x375 in {time.perf_counter() - start:.0f} s", flush=True)
-        figures = {"rates": rates(paths[: args.rate_images], args.batch_size, args.workers), "rss": {}}
-        print(json.dumps(figures["rates"], indent=2), flush=True)
-        for n in sizes:
-            rss, wall = peak_rss_of_predict(paths[:n], folder, args.batch_size)
-            figures["rss"][n] = {"peak_rss_mb": rss, "wall_s": wall}
-            print(f"predict on {n} images: peak RSS {rss:.0f} MB, {wall:.1f} s", flush=True)
-        low, high = sizes[0], sizes[-1]
-        slope = (figures["rss"][high]["peak_rss_mb"] - figures["rss"][low]["peak_rss_mb"]) / ((high - low) / 1000)
-        figures["rss_slope_mb_per_1000_images"] = slope
-    finally:
-        shutil.rmtree(folder, ignore_errors=True)
-    r = figures["rates"]
-    print("\n| figure | value | target |\n|---|---|---|")
-    print(f"| peak RSS slope {low} -> {high} images, MB per 1,000 images | {slope:.2f} | <= 1 |")
-    print(f"| decode alone, images/s | {r['decode_images_per_s']:.1f} | |")
-    print(f"| network alone (b{args.batch_size}), images/s | {r['network_images_per_s']:.1f} | |")
-    print(f"| streaming predict, images/s | {r['streaming_images_per_s']:.1f} | |")
-    print(f"| streaming / (1/(1/decode + 1/network)) | {r['streaming_over_bound']:.2f} | >= 0.9 |")
+    sizes = [int(s) for s in args.sizes.split(",")]
+    figures = measure(sizes, args.rate_images, args.batch_size, args.workers, log=lambda m: print(m, flush=True))
+    print()
+    print(table(figures))
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2) + "\n")
     return 0

@@ -159,6 +159,10 @@ def markdown(results: dict) -> str:
                 f"{loading['baseline_rss_mib']:.0f} MiB |"
             )
         lines.append("")
+    if results.get("batch"):
+        from benchmarks.batch_predict import table
+
+        lines += [table(results["batch"]), ""]
     peak = results.get("peak")
     if peak:
         lines += [

@@ -20,10 +20,13 @@ import sys
 import time
 from pathlib import Path
 
-SECTIONS = ("peak", "inference", "jax", "ablations", "threads", "training", "pipeline", "loading", "agreement")
+SECTIONS = (
+    "peak", "inference", "jax", "ablations", "threads", "training", "pipeline", "loading", "agreement", "batch",
+)  # fmt: skip
 #: Sections left out unless asked for: they explain choices rather than measure the package, or (agreement)
-#: repeat, with trained weights, what the inference section measures.
-OPTIONAL = ("ablations", "threads", "agreement")
+#: repeat, with trained weights, what the inference section measures, or (batch: streaming predict's memory slope
+#: and rates, benchmarks/batch_predict.py) take ~12 minutes of their own.
+OPTIONAL = ("ablations", "threads", "agreement", "batch")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -61,7 +64,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-    from benchmarks import report, sections
+    from benchmarks import batch_predict, report, sections
     from benchmarks.timing import loadavg, machine_info
 
     settings = sections.Settings.make(args.quick)
@@ -90,6 +93,7 @@ def main(argv: list[str] | None = None) -> int:
         "pipeline": ("input_pipeline", sections.input_pipeline),
         "loading": ("loading", sections.loading),
         "agreement": ("agreement", sections.agreement),
+        "batch": ("batch", batch_predict.section),
     }
     for name in SECTIONS:
         if name not in args.sections:
