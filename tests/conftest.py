@@ -15,6 +15,22 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 _CACHE_ROOT = tempfile.mkdtemp(prefix="keras_alexnet_test_cache_")
 # Checkpoints are ~230 MB each: the run removes its caches when it ends, so repeated runs do not fill the disk.
 atexit.register(shutil.rmtree, _CACHE_ROOT, ignore_errors=True)
+
+
+def _remove_autograph_files(since: float) -> None:
+    """TensorFlow's autograph writes `__autograph_generated_file*.py` into the temp folder and never removes them
+    (about 100 per run, from this process and the CLI subprocesses): remove those this run made."""
+    import glob
+
+    for path in glob.glob(os.path.join(tempfile.gettempdir(), "__autograph_generated_file*.py")):
+        try:
+            if os.stat(path).st_mtime >= since:
+                os.remove(path)
+        except OSError:
+            pass
+
+
+atexit.register(_remove_autograph_files, __import__("time").time() - 1)
 os.environ["KERAS_ALEXNET_CACHE"] = os.path.join(_CACHE_ROOT, "keras_alexnet")
 os.environ.setdefault("HF_HOME", os.path.join(_CACHE_ROOT, "hf_home"))
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
