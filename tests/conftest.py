@@ -8,6 +8,7 @@ import os
 import shutil
 import socket
 import tempfile
+import time
 
 # Before TensorFlow, Keras or huggingface_hub are imported anywhere.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -30,7 +31,7 @@ def _remove_autograph_files(since: float) -> None:
             pass
 
 
-atexit.register(_remove_autograph_files, __import__("time").time() - 1)
+atexit.register(_remove_autograph_files, time.time() - 1)
 os.environ["KERAS_ALEXNET_CACHE"] = os.path.join(_CACHE_ROOT, "keras_alexnet")
 os.environ.setdefault("HF_HOME", os.path.join(_CACHE_ROOT, "hf_home"))
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
