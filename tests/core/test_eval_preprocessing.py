@@ -190,6 +190,10 @@ def _capture_predict(monkeypatch) -> list[np.ndarray]:
         return np.full((len(x), 1000), 1e-3, np.float32)
 
     monkeypatch.setattr(keras.Model, "predict", fake_predict)
+    # predict streams through the batch runner's forward pass (the compiled function on TensorFlow).
+    import keras_alexnet.batch.stream as stream
+
+    monkeypatch.setattr(stream, "fast_forward", lambda model: lambda x: fake_predict(model, x))
     return fed
 
 

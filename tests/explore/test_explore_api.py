@@ -184,6 +184,6 @@ def test_cli_export(explore_checkpoint, explore_images, tmp_path, capsys):
     assert main(args) == 0
     assert "index.html" in capsys.readouterr().out
     data = json.loads((out / "static" / "data.js").read_text().removeprefix("window.EXPLORE_STATIC = ").rstrip(";\n"))
-    assert [image["name"] for image in data["images"]] == ["china.jpg", "flower.jpg", "view_4.jpg"]
+    assert [image["name"] for image in data["images"]] == ["china.jpg", "flower.jpg", explore_images[4].name]
     assert set(data["images"][2]["activations"]) == set(data["info"]["layers"])
     assert data["info"]["static"] is True and data["info"]["index"] is None

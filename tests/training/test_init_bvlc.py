@@ -100,7 +100,7 @@ def test_bvlc_init_refuses_a_layer_without_a_role():
 
 def test_init_and_solver_options_are_validated():
     TrainConfig(init="bvlc", bias_lr_mult=2, bias_decay_mult=0).validate()
-    with pytest.raises(ValueError, match="'paper', 'bvlc' or 'keras'. Received: init='caffe'"):
+    with pytest.raises(ValueError, match="'paper', 'bvlc', 'lsuv' or 'keras'. Received: init='caffe'"):
         TrainConfig(init="caffe").validate()
     with pytest.raises(ValueError, match="Received: bias_lr_mult=0"):
         TrainConfig(bias_lr_mult=0).validate()
