@@ -34,17 +34,17 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import functools
 import json
 import os
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import keras
 import numpy as np
 
 from keras_alexnet.errors import ExportMismatchError, require
+from keras_alexnet.layers.tracing import plain_ops
 from keras_alexnet.outputs import apply_umask, check_output, publish, staging_directory
 from keras_alexnet.version import __version__
 
@@ -136,32 +136,6 @@ def sample_batch(model: keras.Model, batch_size: int = 2, seed: int = 0) -> np.n
     return (rng.uniform(0.0, 255.0, shape) - 117.0).astype("float32")
 
 
-@contextlib.contextmanager
-def portable_lrn(model: keras.Model) -> Iterator[None]:
-    """Trace `model`'s LRN layers with the plain-ops "generic" implementation instead of the XLA-compiled one.
-
-    The "xla" LRN (the default on TensorFlow) is a function call that tf2onnx and serving runtimes
-    without XLA cannot run; exported graphs use ordinary ops (pad, slices, adds). "banded" (a matmul with
-    a constant band matrix) failed ONNX Runtime's shape inference in one of two runs of the export tests,
-    so it is not used here. Restores the layers afterwards.
-    """
-    from keras_alexnet.layers import LocalResponseNormalization
-
-    changed = [
-        layer
-        for layer in model._flatten_layers(include_self=False)
-        if isinstance(layer, LocalResponseNormalization) and layer.implementation in ("auto", "xla")
-    ]
-    previous = [layer.implementation for layer in changed]
-    for layer in changed:
-        layer.implementation = "generic"
-    try:
-        yield
-    finally:
-        for layer, implementation in zip(changed, previous, strict=True):
-            layer.implementation = implementation
-
-
 def export_model(
     model: keras.Model,
     path: str | os.PathLike,
@@ -212,7 +186,7 @@ def export_model(
     ) as staging_dir:
         staging = staging_dir / path.name
         signature = [tf.TensorSpec(shape, tf.float32, name="input")]
-        with portable_lrn(model):
+        with plain_ops():  # Keras' export already traces plain ops (layers/tracing.py); this makes it explicit
             if format == "onnx":
                 _export_onnx(model, staging, signature, verbose=verbose)
             else:
@@ -330,7 +304,7 @@ def verify_export(
     more than `atol + rtol * max |keras output|` (`rtol`: see `default_rtol`), or where a
     classifier's top-1 class changes.
     """
-    from keras_alexnet.models.alexnet import has_top
+    from keras_alexnet.models.build import has_top
 
     rtol = default_rtol(model) if rtol is None else rtol
     x = sample_batch(model, batch_size)

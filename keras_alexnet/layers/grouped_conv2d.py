@@ -5,6 +5,8 @@ from __future__ import annotations
 import keras
 from keras import ops
 
+from keras_alexnet.layers.tracing import traced_for_export
+
 IMPLEMENTATIONS = ("auto", "fused", "split")
 
 
@@ -32,7 +34,9 @@ class GroupedConv2D(keras.layers.Conv2D):
               114 images/s fp32 and 169 bf16, "fused" 60-97 fp32 and 82-86
               bf16 (XLA's CPU grouped convolution is slower than two oneDNN
               convolutions); `python -m benchmarks.run --sections ablations`
-              repeats the comparison (docs/performance.md).
+              repeats the comparison (docs/performance.md). Traced for
+              saving or export on TensorFlow (`model.export`, any format),
+              "fused" emits the "split" ops, so no XLA call is exported.
         All other arguments are those of `keras.layers.Conv2D`; `groups`
         defaults to 2.
 
@@ -64,7 +68,10 @@ class GroupedConv2D(keras.layers.Conv2D):
         return "split" if keras.backend.backend() == "tensorflow" else "fused"
 
     def convolution_op(self, inputs, kernel):
-        if self.resolved_implementation == "fused":
+        fused = self.resolved_implementation == "fused"
+        if fused and self.groups > 1 and keras.backend.backend() == "tensorflow" and traced_for_export():
+            fused = False  # TF's grouped convolution is an XLA call on CPU: exported graphs get the split towers
+        if fused:
             return super().convolution_op(inputs, kernel)
         channel_axis = -1 if self.data_format == "channels_last" else 1
         input_parts = ops.split(inputs, self.groups, axis=channel_axis)

@@ -5,12 +5,19 @@ from __future__ import annotations
 import functools
 import math
 import numbers
+import warnings
 
 import keras
 import numpy as np
 from keras import ops
 
-IMPLEMENTATIONS = ("auto", "xla", "banded", "tf_native", "generic")
+from keras_alexnet.layers.tracing import traced_for_export as _traced_for_export
+
+IMPLEMENTATIONS = ("auto", "xla", "banded", "generic")
+#: Implementations removed from the choices, and what a saved config naming one loads as.
+_REMOVED_IMPLEMENTATIONS = {"tf_native": "auto"}
+#: The paper's LRN constants (Section 3.3): the layer's defaults and `keras_alexnet.models.config.PAPER_LRN`.
+PAPER_CONSTANTS = {"size": 5, "k": 2.0, "alpha": 1e-4, "beta": 0.75, "average": False}
 
 
 def check_lrn_constants(size, k, alpha, beta, average) -> tuple[int, float, float, float, bool]:
@@ -44,24 +51,34 @@ class LocalResponseNormalization(keras.layers.Layer):
     window holds `(size - 1) // 2` channels before `c` and `size // 2` after
     it, as in ONNX and Caffe; for odd sizes it is centred.
 
-    Implementations (`implementation=`), all computing the formula above:
+    Implementations (`implementation=`), all computing the formula above; each
+    is kept because it is the fastest somewhere (measured alone on norm1's and
+    norm2's inputs at batch 64, 2-core Zen 4; docs/performance.md):
 
     - "xla": the shifted-slices sum below and `x ** -0.75` as rsqrt/sqrt, in
       one XLA-compiled function (TensorFlow backend): XLA fuses the squares,
-      the window sum and the scaling into a single pass over memory, where
-      separate ops make seven. On the TensorFlow backend (2-core Zen 4, batch
-      64) it measured 2-3x faster than "banded" forward (docs/performance.md);
-    - "banded": the window sums as one matmul of the squares with a 0/1
-      band matrix (channels x channels), and `x ** -0.75` as
-      `rsqrt(x) * sqrt(rsqrt(x))`; plain `keras.ops`, every backend. On
-      the TensorFlow backend (2-core Zen 4, batch 64) it measured 1.3-1.5x
-      faster than `tf.nn.local_response_normalization` forward and 1.4-2.8x
-      forward + backward (docs/performance.md);
-    - "tf_native": `tf.nn.local_response_normalization` (TensorFlow, odd
-      sizes, channels-last; `depth_radius=(size - 1) // 2`, alpha divided by
-      `size` when averaging since that op never divides);
-    - "generic": the sum of `size` shifted slices, plain `keras.ops`;
-    - "auto" (default): "xla" on TensorFlow, "generic" elsewhere.
+      the window sum and the scaling into a single pass over memory. Fastest on
+      TensorFlow, forward (2.6-3x "banded") and forward + backward (1.4-1.8x);
+    - "banded": the window sums as one matmul of the squares with a 0/1 band
+      matrix (channels x channels), and `x ** -0.75` as
+      `rsqrt(x) * sqrt(rsqrt(x))`; plain `keras.ops`. Fastest on JAX (1.4-2x
+      "generic" forward, 2.2x forward + backward) and on PyTorch except
+      norm2's forward pass;
+    - "generic": the sum of `size` shifted slices, plain `keras.ops` (pad,
+      slices, adds): the portable graph every exporter and runtime takes.
+      Fastest on PyTorch for norm2's forward pass (1.5x "banded");
+    - "auto" (default): "xla" on TensorFlow, "banded" on JAX and PyTorch,
+      "generic" elsewhere (OpenVINO).
+
+    Whenever the layer is traced for saving or export (Keras' `model.export`
+    in every format, `tf.saved_model.save`, the TFLite converter, tf2onnx,
+    OpenVINO's converter) "auto" and "xla" emit the "generic" ops instead of
+    the XLA call, so the exported graph needs neither XLA nor custom ops
+    (`plain_ops()` forces the same for any other tracing). Inside an outer XLA
+    compilation (`compile(jit_compile=True)`) "xla" also emits the plain ops,
+    which XLA fuses there. ("tf_native", `tf.nn.local_response_normalization`,
+    was removed: slower than "banded" and "xla" forward and backward; a saved
+    config naming it loads as "auto" with a `DeprecationWarning`.)
 
     Half-precision inputs (bfloat16, float16) are normalised in float32.
 
@@ -73,7 +90,7 @@ class LocalResponseNormalization(keras.layers.Layer):
         average: divide `alpha` by `size` (Caffe/PyTorch/ONNX) or not (paper).
         data_format: "channels_last" or "channels_first"; defaults to
             `keras.config.image_data_format()`.
-        implementation: "auto", "xla", "banded", "tf_native" or "generic" (above).
+        implementation: "auto", "xla", "banded" or "generic" (above).
 
     Example:
 
@@ -86,11 +103,11 @@ class LocalResponseNormalization(keras.layers.Layer):
 
     def __init__(
         self,
-        size: int = 5,
-        k: float = 2.0,
-        alpha: float = 1e-4,
-        beta: float = 0.75,
-        average: bool = False,
+        size: int = PAPER_CONSTANTS["size"],
+        k: float = PAPER_CONSTANTS["k"],
+        alpha: float = PAPER_CONSTANTS["alpha"],
+        beta: float = PAPER_CONSTANTS["beta"],
+        average: bool = PAPER_CONSTANTS["average"],
         data_format: str | None = None,
         implementation: str = "auto",
         **kwargs,
@@ -103,6 +120,15 @@ class LocalResponseNormalization(keras.layers.Layer):
                 f"`data_format` must be 'channels_last' or 'channels_first'. Received: data_format={data_format!r}"
             )
         self.data_format = data_format
+        if implementation in _REMOVED_IMPLEMENTATIONS:
+            replacement = _REMOVED_IMPLEMENTATIONS[implementation]
+            warnings.warn(
+                f"LocalResponseNormalization(implementation={implementation!r}) was removed (never the fastest); "
+                f"using implementation={replacement!r}.",
+                DeprecationWarning,
+                stacklevel=2,
+            )
+            implementation = replacement
         if implementation not in IMPLEMENTATIONS:
             raise ValueError(
                 f"`implementation` must be one of {IMPLEMENTATIONS}. Received: implementation={implementation!r}"
@@ -119,19 +145,23 @@ class LocalResponseNormalization(keras.layers.Layer):
     def channel_axis(self) -> int:
         return -1 if self.data_format == "channels_last" else 1
 
+    @property
+    def resolved_implementation(self) -> str:
+        """The implementation "auto" stands for on this backend (before the export rule of `call`)."""
+        if self.implementation != "auto":
+            return self.implementation
+        return {"tensorflow": "xla", "jax": "banded", "torch": "banded"}.get(keras.backend.backend(), "generic")
+
     def call(self, inputs):
-        implementation = self.implementation
-        if implementation == "auto":
-            implementation = "xla" if keras.backend.backend() == "tensorflow" else "generic"
+        implementation = self.resolved_implementation
         if implementation == "xla" and keras.backend.backend() == "tensorflow":
-            if _inside_xla_compilation():
+            if _inside_xla_compilation() or _traced_for_export():
                 # Already compiled as a whole (e.g. compile(jit_compile=True)): the plain ops fuse there, and
-                # a nested jit-compiled call measured 300x slower per training step.
+                # a nested jit-compiled call measured 300x slower per training step. Traced for saving or
+                # export: a nested XLA call is a function node that ONNX Runtime / LiteRT / OpenVINO cannot run.
                 return self._call_generic(inputs)
             function = _xla_lrn_function(self.size, self.k, self.effective_alpha, self.beta, self.channel_axis)
             return function(inputs)
-        if implementation == "tf_native" and self._can_use_tf_native_op(inputs):
-            return self._call_tf_native(inputs)
         if implementation == "banded":
             return self._call_banded(inputs)
         return self._call_generic(inputs)
@@ -152,30 +182,6 @@ class LocalResponseNormalization(keras.layers.Layer):
         if axis != rank - 1:
             y = ops.moveaxis(y, -1, axis)
         return ops.cast(y, inputs.dtype)
-
-    def _can_use_tf_native_op(self, inputs) -> bool:
-        return (
-            keras.backend.backend() == "tensorflow"
-            and self.size % 2 == 1
-            and self.data_format == "channels_last"
-            and len(inputs.shape) == 4
-            and keras.backend.standardize_dtype(inputs.dtype) in ("float32", "float16", "bfloat16")
-        )
-
-    def _call_tf_native(self, inputs):
-        import tensorflow as tf
-
-        compute_dtype = inputs.dtype
-        # The native kernel is float32/float16 only: run bfloat16 in float32.
-        x = tf.cast(inputs, "float32") if compute_dtype == tf.bfloat16 else inputs
-        y = tf.nn.local_response_normalization(
-            x,
-            depth_radius=(self.size - 1) // 2,
-            bias=self.k,
-            alpha=self.effective_alpha,
-            beta=self.beta,
-        )
-        return tf.cast(y, compute_dtype)
 
     def _call_generic(self, inputs):
         return _lrn_by_shifted_slices(inputs, self.size, self.k, self.effective_alpha, self.beta, self.channel_axis)

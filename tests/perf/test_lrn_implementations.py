@@ -1,4 +1,4 @@
-"""Every LRN implementation (banded matmul, TF native, shifted slices) equals a NumPy transcription of the formula."""
+"""Every LRN implementation (XLA, banded matmul, shifted slices) equals a NumPy transcription of the formula."""
 
 from __future__ import annotations
 
@@ -62,8 +62,17 @@ def test_bfloat16_input_is_normalised_in_float32(implementation):
 def test_implementation_is_validated_and_serialised():
     with pytest.raises(ValueError, match="Received: implementation='fast'"):
         LocalResponseNormalization(implementation="fast")
-    layer = LocalResponseNormalization(implementation="tf_native")
-    assert LocalResponseNormalization.from_config(layer.get_config()).implementation == "tf_native"
+    layer = LocalResponseNormalization(implementation="banded")
+    assert LocalResponseNormalization.from_config(layer.get_config()).implementation == "banded"
+
+
+def test_a_saved_config_naming_the_removed_tf_native_loads_as_auto():
+    config = LocalResponseNormalization(implementation="xla").get_config()
+    config["implementation"] = "tf_native"
+    with pytest.warns(DeprecationWarning, match=r"implementation=.tf_native.\) was removed"):
+        layer = LocalResponseNormalization.from_config(config)
+    assert layer.implementation == "auto"
+    assert "tf_native" not in IMPLEMENTATIONS
 
 
 def test_xla_gradient_matches_finite_differences():
@@ -102,3 +111,39 @@ def test_xla_inside_an_xla_compiled_function_uses_the_plain_ops(monkeypatch):
     assert calls == []
     np.testing.assert_allclose(tf.function(layer)(x).numpy(), expected, rtol=2e-5)
     assert len(calls) == 1
+
+
+def test_traced_for_export_the_layers_emit_no_xla_call(monkeypatch):
+    """Under `plain_ops()` (and any export module on the stack) "xla" LRN and "fused" towers trace plain ops."""
+    import tensorflow as tf
+
+    from keras_alexnet.layers import GroupedConv2D
+    from keras_alexnet.layers import local_response_normalization as module
+    from keras_alexnet.layers.tracing import plain_ops
+
+    calls = []
+    original = module._xla_lrn_function
+    monkeypatch.setattr(module, "_xla_lrn_function", lambda *args: calls.append(args) or original(*args))
+    layer = LocalResponseNormalization(size=5, k=2.0, alpha=1e-4, beta=0.75, implementation="xla")
+    conv = GroupedConv2D(8, 3, groups=2, implementation="fused")
+    x = np.random.default_rng(5).normal(0, 50, (2, 5, 5, 8)).astype("float32")
+
+    def graph_ops(fn):
+        return {op.type for op in tf.function(fn).get_concrete_function(tf.TensorSpec(x.shape)).graph.get_operations()}
+
+    with plain_ops():
+        ops = graph_ops(lambda t: conv(layer(t)))
+    assert calls == [] and not ops & {"PartitionedCall", "StatefulPartitionedCall"}, ops
+    np.testing.assert_allclose(tf.function(layer)(x).numpy(), numpy_lrn(x, 5, 2.0, 1e-4, 0.75, False), rtol=2e-5)
+    assert len(calls) == 1  # outside the block: the XLA call again
+    assert "StatefulPartitionedCall" in graph_ops(conv) or "PartitionedCall" in graph_ops(conv)
+
+
+@pytest.mark.parametrize("backend,expected", [("tensorflow", "xla"), ("jax", "banded"), ("torch", "banded"),
+                                              ("openvino", "generic")])  # fmt: skip
+def test_auto_resolves_to_the_fastest_measured(monkeypatch, backend, expected):
+    import keras
+
+    layer = LocalResponseNormalization()
+    monkeypatch.setattr(keras.backend, "backend", lambda: backend)
+    assert layer.resolved_implementation == expected
