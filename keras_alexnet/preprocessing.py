@@ -21,6 +21,8 @@ array([2.249, 2.429, 2.64 ], dtype=float32)
 
 from __future__ import annotations
 
+import warnings
+
 import numpy as np
 
 from keras_alexnet.imagenet import imagenet_classes
@@ -50,25 +52,50 @@ def resolve_mode(variant: str | None = None, mode: str | None = None, weights: s
 
 def preprocess_input(
     x,
-    variant: str | None = None,
     data_format: str | None = None,
+    *,
+    variant: str | None = None,
     mode: str | None = None,
     weights: str | None = None,
 ):
     """Prepare RGB images (0-255) for AlexNet, as the variant's checkpoint was trained.
 
+    The positional order is Keras Applications' (`preprocess_input(x, data_format=None)`); the checkpoint
+    selectors are keyword-only. A variant name passed second (the order before 0.2) still works for one
+    release, with a `DeprecationWarning` naming `variant=`.
+
     Args:
         x: images, `(..., H, W, 3)` (or `(..., 3, H, W)` channels-first), NumPy or tensor, any dtype.
-        variant: "original" (Caffe/BVLC preprocessing, default) or "torchvision".
         data_format: "channels_last" or "channels_first"; defaults to Keras' setting.
+        variant: "original" (Caffe/BVLC preprocessing, default) or "torchvision".
         mode: "caffe" or "torch", overriding `variant`.
         weights: a registered weights name, overriding `variant`.
 
     Returns:
         float32 array or tensor of the same shape (BGR for "caffe").
+
+    Example:
+
+    >>> import numpy as np
+    >>> preprocess_input(np.zeros((1, 3, 1, 1), "uint8"), "channels_first", variant="torchvision")[0, :, 0, 0]
+    array([-2.1179039, -2.0357141, -1.8044444], dtype=float32)
     """
     import keras
 
+    if data_format not in (None, "channels_last", "channels_first") and _is_variant_name(data_format):
+        if variant is not None:
+            raise ValueError(
+                "`preprocess_input`'s second argument is `data_format` (as in Keras Applications); pass the variant "
+                f"once, as `variant=`. Received: data_format={data_format!r}, variant={variant!r}"
+            )
+        warnings.warn(
+            f"preprocess_input(x, {data_format!r}): the second positional argument is now `data_format`, as in "
+            f"Keras Applications; pass the variant as a keyword: preprocess_input(x, variant={data_format!r}). "
+            "The positional form will be removed in the next release.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        variant, data_format = data_format, None
     mode = resolve_mode(variant, mode, weights)
     data_format = data_format or keras.config.image_data_format()
     if data_format not in ("channels_last", "channels_first"):
@@ -79,6 +106,12 @@ def preprocess_input(
     if isinstance(x, np.ndarray | list | tuple):
         return _preprocess(np.array(x, dtype=np.float32, copy=True), mode, channel_axis, np)
     return _preprocess(keras.ops.cast(x, "float32"), mode, channel_axis, keras.ops)
+
+
+def _is_variant_name(value) -> bool:
+    from keras_alexnet.models.variants import VARIANTS
+
+    return isinstance(value, str) and value in VARIANTS
 
 
 def preprocess_for(x, network, data_format: str | None = None):
