@@ -46,6 +46,7 @@ import numpy as np
 from keras_alexnet.errors import ExportMismatchError, require
 from keras_alexnet.layers.tracing import plain_ops
 from keras_alexnet.outputs import apply_umask, check_output, publish, staging_directory
+from keras_alexnet.serving_export import export_serving  # noqa: F401  (part of this module's API)
 from keras_alexnet.version import __version__
 
 #: Default relative tolerance of the parity check for bfloat16/float16 models: two bfloat16 rounding steps.
