@@ -66,6 +66,24 @@ def _check_format(format: str) -> str:
     return format
 
 
+def check_backend(format: str) -> None:
+    """Refuse, in one line, a backend on which Keras cannot export `format` ("serving" included).
+
+    Measured with Keras 3.15: the PyTorch backend fails in `torch.export` (dynamic shapes) or asks for
+    torch_xla, JAX exports a SavedModel (through jax2tf) but not ONNX (tf2onnx rejects jax2tf's graph) nor
+    LiteRT (Keras: TensorFlow or PyTorch only). The artifact does not depend on the backend that wrote it,
+    so exporting under TensorFlow loses nothing.
+    """
+    backend = keras.backend.backend()
+    if backend == "tensorflow" or (backend == "jax" and format == "saved_model"):
+        return
+    raise ValueError(
+        f"Exporting {format} needs the TensorFlow backend"
+        f"{' (JAX exports saved_model only)' if backend == 'jax' else ''}: run with KERAS_BACKEND=tensorflow "
+        f"(the exported model is the same whichever backend trained it). Received: KERAS_BACKEND={backend}"
+    )
+
+
 def default_path(path: str | os.PathLike, format: str) -> Path:
     """`path` with the format's suffix added when it has none (`model` -> `model.onnx`)."""
     path = Path(path)
@@ -174,6 +192,7 @@ def export_model(
     import tensorflow as tf
 
     _check_format(format)
+    check_backend(format)
     if batch_size is not None and (not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1):
         raise ValueError(f"`batch_size` must be a positive integer or None. Received: batch_size={batch_size!r}")
     if format == "litert" and batch_size is None:

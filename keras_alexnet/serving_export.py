@@ -79,10 +79,11 @@ def export_serving(
 
     from keras_alexnet.models import network_record
 
-    if keras.backend.backend() != "tensorflow":
+    backend = keras.backend.backend()
+    if backend != "tensorflow":
         raise ValueError(
-            "A serving export is a TensorFlow SavedModel: run with KERAS_BACKEND=tensorflow. "
-            f"Received: backend {keras.backend.backend()!r}"
+            "Exporting serving needs the TensorFlow backend: run with KERAS_BACKEND=tensorflow "
+            f"(the exported model is the same whichever backend trained it). Received: KERAS_BACKEND={backend}"
         )
     network = network_record(model) if network is None else network
     names = _class_names(network)

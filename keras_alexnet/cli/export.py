@@ -8,7 +8,7 @@ import sys
 
 from keras_alexnet.performance import add_dtype_argument
 
-FORMAT_CHOICES = ("saved_model", "onnx", "litert")
+FORMAT_CHOICES = ("saved_model", "onnx", "litert", "serving")
 
 
 def register(subparsers) -> None:
@@ -21,7 +21,14 @@ def register(subparsers) -> None:
         'pip install "keras-alexnet[export]".',
     )
     parser.add_argument("output", help="output directory (saved_model) or file (.onnx / .tflite added if missing)")
-    parser.add_argument("--format", choices=FORMAT_CHOICES, default="saved_model", help="default: saved_model")
+    parser.add_argument(
+        "--format",
+        choices=FORMAT_CHOICES,
+        default="saved_model",
+        help="default: saved_model; serving: a SavedModel for TF Serving with the preprocessing inside (encoded "
+        "JPEG/PNG bytes in, top-k WordNet ids, labels and scores out)",
+    )
+    parser.add_argument("--top-k", type=int, default=5, help="classes per image with --format serving (default 5)")
     parser.add_argument(
         "--weights",
         default="imagenet",
@@ -62,9 +69,12 @@ def register(subparsers) -> None:
 
 def run(args: argparse.Namespace) -> int:
     import keras_alexnet
-    from keras_alexnet.export import check_export_path, default_path, default_rtol, export_model
+    from keras_alexnet.export import check_backend, check_export_path, default_path, default_rtol, export_model
     from keras_alexnet.models.variants import get_variant
 
+    check_backend(args.format)  # one line before any model is built (PyTorch: not supported; JAX: saved_model)
+    if args.format == "serving":
+        return _run_serving(args)
     output = default_path(args.output, args.format)
     if args.no_overwrite and os.path.lexists(output):
         raise ValueError(f"{output} exists and --no-overwrite was given; nothing was written. Received: {output}")
@@ -109,4 +119,27 @@ def run(args: argparse.Namespace) -> int:
     tolerance = f"{args.atol} + {rtol:.3g}·max|y|" if rtol else f"{args.atol}"
     checked = "not checked (--no-verify)" if args.no_verify else f"predictions match Keras within {tolerance}"
     print(f"wrote {path} ({args.format}; {checked})")
+    return 0
+
+
+def _run_serving(args: argparse.Namespace) -> int:
+    """`--format serving`: the classifier with its checkpoint's preprocessing, bytes in, top-k out."""
+    import keras_alexnet
+    from keras_alexnet.export import export_serving
+
+    if args.no_top or args.input_size is not None:
+        raise ValueError("--format serving exports the classifier: drop --no-top/--input-size. Received: --no-top")
+    if args.no_overwrite and os.path.lexists(args.output):
+        raise ValueError(
+            f"{args.output} exists and --no-overwrite was given; nothing was written. Received: {args.output}"
+        )
+    weights = None if args.weights.lower() == "none" else args.weights
+    model = keras_alexnet.AlexNet(weights=weights, variant=args.variant, dtype=args.dtype)
+    if weights is None:
+        print("warning: --weights none: exporting random weights", file=sys.stderr)
+    path = export_serving(model, args.output, top_k=args.top_k, overwrite=args.overwrite)
+    print(
+        f"wrote {path} (serving SavedModel: signature serving_default takes encoded JPEG/PNG bytes, "
+        f"returns the top {args.top_k} ids, labels and scores)"
+    )
     return 0

@@ -84,3 +84,17 @@ def test_refuses_a_feature_extractor_and_a_bad_top_k(tmp_path):
     with pytest.raises(ValueError, match="Received: top_k=0"):
         export_serving(features, tmp_path / "s", top_k=0)
     assert not (tmp_path / "s").exists()
+
+
+def test_cli_format_serving(tmp_path, capsys, awkward_dir):
+    from keras_alexnet.cli.main import main
+
+    out = tmp_path / "serving"
+    assert main(["export", str(out), "--format", "serving", "--weights", "none", "--variant", "torchvision",
+                 "--top-k", "3"]) == 0  # fmt: skip
+    assert "serving_default takes encoded JPEG/PNG bytes" in capsys.readouterr().out
+    folder, readable, _ = awkward_dir
+    served = tf.saved_model.load(str(out)).signatures["serving_default"]
+    assert served(images=tf.constant([(folder / readable[0]).read_bytes()]))["ids"].shape == (1, 3)
+    assert main(["export", str(tmp_path / "s2"), "--format", "serving", "--weights", "none", "--no-top"]) == 1
+    assert "--format serving exports the classifier" in capsys.readouterr().err
