@@ -29,6 +29,7 @@ import keras
 import numpy as np
 
 from keras_alexnet.errors import DamagedFileError
+from keras_alexnet.saving import registration_guidance
 from keras_alexnet.weights.resolve import ResolvedWeights
 
 #: How to replace a damaged weights file, for the messages.
@@ -121,7 +122,7 @@ def load_keras_file(path: str | os.PathLike) -> keras.Model:
         size = path.stat().st_size
         problem = "it is empty" if size == 0 else f"it is not a .keras (zip) archive ({size:,} bytes; truncated?)"
         raise DamagedFileError(path, problem, WEIGHTS_FIX)
-    with _damaged_as_error(path, ".keras archive", keras_errors=True):
+    with _damaged_as_error(path, ".keras archive", keras_errors=True), registration_guidance(path):
         return keras.saving.load_model(path, compile=False)
 
 

@@ -57,3 +57,28 @@ def test_a_variant_given_twice_is_refused(image):
         preprocess_input(image, "torchvision", variant="original")
     with pytest.raises(ValueError, match="Received: data_format='nhwc'"):
         preprocess_input(image, "nhwc")
+
+
+def test_an_unregistered_class_gets_the_import_to_run(tmp_path, monkeypatch, capsys):
+    """As if keras_alexnet's classes were not registered: our loaders say `import keras_alexnet`, in one line."""
+    import keras_alexnet
+    from keras_alexnet.weights.loading import load_keras_file
+
+    path = tmp_path / "features.keras"
+    keras_alexnet.AlexNet(include_top=False, input_shape=(67, 67, 3)).save(path)
+    registry = keras.saving.get_custom_objects()
+    for name in [name for name in registry if name.startswith("keras_alexnet>")]:
+        monkeypatch.delitem(registry, name)
+    with pytest.raises(TypeError, match="Could not locate class"):
+        keras.saving.load_model(path)  # Keras' own message, which names no import
+    with pytest.raises(ValueError, match=r"Keras could not locate class '\w+'.*run `import keras_alexnet` before it"):
+        load_keras_file(path)
+    from PIL import Image
+
+    from keras_alexnet.cli.main import main
+
+    image = tmp_path / "image.png"
+    Image.fromarray(np.zeros((80, 80, 3), np.uint8)).save(image)
+    assert main(["predict", str(image), "--weights", str(path)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert any("run `import keras_alexnet` before it" in line for line in err), err
