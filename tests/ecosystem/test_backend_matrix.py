@@ -107,3 +107,22 @@ def test_readme_states_the_matrix():
                 # The README quotes the message the user gets (without the exception's class).
                 message = expected.split(": ", 1)[1].removeprefix("keras-alexnet export: error: ")
                 assert message.split(" (")[0].replace("`", "") in value.replace("`", ""), (cell, backend, value)
+
+
+@pytest.mark.parametrize(
+    "backend,format,refused",
+    [("jax", "saved_model", False), ("jax", "onnx", True), ("jax", "litert", True), ("jax", "serving", True),
+     ("torch", "saved_model", True), ("openvino", "onnx", True), ("tensorflow", "litert", False)],
+)  # fmt: skip
+def test_export_backend_check(monkeypatch, backend, format, refused):
+    """The export cell's finer print: JAX exports saved_model only (its ONNX/LiteRT fail inside tf2onnx/Keras)."""
+    import keras
+
+    from keras_alexnet.export import check_backend
+
+    monkeypatch.setattr(keras.backend, "backend", lambda: backend)
+    if not refused:
+        check_backend(format)
+        return
+    with pytest.raises(ValueError, match=rf"Exporting {format} needs the TensorFlow backend.*KERAS_BACKEND={backend}$"):
+        check_backend(format)
