@@ -5,8 +5,8 @@ kernels) is the source of truth: ONNX Runtime runs the BVLC-like ONNX graph
 built from it (`build_bvlc_like_onnx`, the structure of the ONNX model zoo's
 AlexNet: grouped convs, LRN with k=1 and averaging), PyTorch runs an eager
 `nn.Sequential` with the same layers, and Keras runs `keras_alexnet.AlexNet`
-with the weights converted by keras_alexnet's ONNX converter (or, until that
-exists, by the few transposes in `_keras_weights_from_bvlc`). `check_outputs`
+with the weights put in Keras' layout by the converters' own reordering
+(`keras_alexnet.convert.assemble.keras_layer_weights`). `check_outputs`
 compares the three before anything is timed.
 """
 
@@ -35,15 +35,13 @@ def to_nchw(x: np.ndarray) -> np.ndarray:
 
 # --------------------------------------------------------------------------- Keras
 def _keras_weights_from_bvlc(weights: dict[str, np.ndarray]) -> dict[str, list[np.ndarray]]:
-    """Layer name -> [kernel, bias] in Keras' layout (HWIO kernels, HWC-flattened fc6 rows)."""
-    out = {}
-    for name in ("conv1", "conv2", "conv3", "conv4", "conv5"):
-        out[name] = [weights[f"{name}_w"].transpose(2, 3, 1, 0), weights[f"{name}_b"]]
-    fc6 = weights["fc6_w"]
-    out["fc6"] = [fc6.reshape(fc6.shape[0], 256, 6, 6).transpose(2, 3, 1, 0).reshape(9216, -1), weights["fc6_b"]]
-    out["fc7"] = [weights["fc7_w"].T, weights["fc7_b"]]
-    out["predictions"] = [weights["fc8_w"].T, weights["fc8_b"]]
-    return out
+    """Layer name -> [kernel, bias] in Keras' layout, by the converters' one reordering function."""
+    from keras_alexnet.convert.assemble import keras_layer_weights
+    from keras_alexnet.models.config import get_variant
+
+    convs = [(weights[f"conv{i}_w"], weights[f"conv{i}_b"]) for i in range(1, 6)]
+    denses = [(weights[f"fc{i}_w"], weights[f"fc{i}_b"]) for i in (6, 7, 8)]
+    return keras_layer_weights(get_variant("original"), convs, denses)
 
 
 def keras_model(

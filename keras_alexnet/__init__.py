@@ -8,12 +8,12 @@ Example:
 """
 
 from keras_alexnet.analysis.features import feature_extractor
+from keras_alexnet.applications import AlexNet, from_hub
 from keras_alexnet.layers import GroupedConv2D, LocalResponseNormalization
-from keras_alexnet.models import AlexNet, LRNConfig, get_variant, network_record
+from keras_alexnet.models import LRNConfig, get_variant, network_record
 from keras_alexnet.preprocessing import decode_predictions, preprocess_input
 from keras_alexnet.version import __version__
 from keras_alexnet.weights import WeightsUnavailableError, get_weights_record, list_weights
-from keras_alexnet.weights.hub import from_hub
 from keras_alexnet.weights.publish import push_to_hub
 
 __all__ = [

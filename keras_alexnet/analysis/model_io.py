@@ -25,7 +25,7 @@ from keras_alexnet.weights.network import NetworkRecord
 def weights_network(weights: str | os.PathLike | None, variant: str | None = None) -> NetworkRecord:
     """The NetworkRecord behind `weights` (a checkpoint's own, else the variant's defaults)."""
     if weights is not None:
-        from keras_alexnet.weights.resolve import resolve_weights
+        from keras_alexnet.pretrained import resolve_weights
 
         resolved = resolve_weights(weights)
         if resolved.network is not None:
@@ -42,7 +42,7 @@ def load_model(
     **kwargs,
 ) -> tuple[keras.Model, NetworkRecord]:
     """Build AlexNet with `weights` (None: random, seeded by `seed`) and return it with its NetworkRecord."""
-    from keras_alexnet.models.alexnet import AlexNet
+    from keras_alexnet.applications import AlexNet
 
     if weights is not None and not os.path.exists(os.fspath(weights)):
         from keras_alexnet.weights.registry import is_registered

@@ -104,7 +104,7 @@ def run_list(args: argparse.Namespace) -> int:
 
 
 def run_fetch(args: argparse.Namespace) -> int:
-    from keras_alexnet.weights.fetch import fetch_from_file, fetch_registered
+    from keras_alexnet.pretrained import fetch_from_file, fetch_registered
     from keras_alexnet.weights.registry import get_weights_record
 
     record = get_weights_record(args.name)

@@ -23,6 +23,7 @@ Example:
 from __future__ import annotations
 
 import dataclasses
+import importlib
 import logging
 import os
 import time
@@ -39,7 +40,14 @@ from keras_alexnet.weights.registry import WeightsRecord, get_weights_record
 
 logger = logging.getLogger("keras_alexnet.convert")
 
-FORMATS = ("onnx", "torchvision", "caffe")
+#: The converter of each source format: `module:function`, imported when used (each needs its optional
+#: dependencies: onnx / torch / protobuf). The one dispatch table: `convert` and `converter_available` read it.
+CONVERTERS = {
+    "onnx": "keras_alexnet.convert.onnx_converter:keras_model_from_onnx",
+    "torchvision": "keras_alexnet.convert.torchvision_converter:keras_model_from_torchvision",
+    "caffe": "keras_alexnet.convert.caffe_converter:keras_model_from_caffe",
+}
+FORMATS = tuple(CONVERTERS)
 EXTENSIONS = {".onnx": "onnx", ".pth": "torchvision", ".pt": "torchvision", ".caffemodel": "caffe"}
 
 
@@ -90,18 +98,18 @@ def detect_format(path: Path, source_format: str | None = None) -> str:
 
 
 def converter_for(source_format: str):
-    """The `keras_model_from_*` function of a format."""
-    if source_format == "onnx":
-        from keras_alexnet.convert.onnx_converter import keras_model_from_onnx
+    """The `keras_model_from_*` function of a format (`CONVERTERS`)."""
+    module, _, function = CONVERTERS[detect_format(Path(), source_format)].partition(":")
+    return getattr(importlib.import_module(module), function)
 
-        return keras_model_from_onnx
-    if source_format == "torchvision":
-        from keras_alexnet.convert.torchvision_converter import keras_model_from_torchvision
 
-        return keras_model_from_torchvision
-    from keras_alexnet.convert.caffe_converter import keras_model_from_caffe
-
-    return keras_model_from_caffe
+def converter_available(source_format: str) -> bool:
+    """Whether the converter of `source_format` can be imported here (torch / onnx / protobuf installed)."""
+    try:
+        converter_for(source_format)
+    except (ImportError, ValueError, KeyError):
+        return False
+    return True
 
 
 def convert(

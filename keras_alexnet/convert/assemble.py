@@ -26,13 +26,15 @@ from __future__ import annotations
 
 import dataclasses
 
+import keras
 import numpy as np
 
-from keras_alexnet.models.variants import LRNConfig, VariantConfig, get_variant
-from keras_alexnet.weights.network import NetworkRecord
+from keras_alexnet.models.build import build_alexnet, default_input
+from keras_alexnet.models.config import LRNConfig, NetworkRecord, VariantConfig, count_params, get_variant
+from keras_alexnet.models.model import AlexNetModel
+from keras_alexnet.weights.loading import load_resolved_weights
+from keras_alexnet.weights.resolved import read_checkpoint_dir
 
-#: Parameter counts of the two variants with a 1000-class top.
-EXPECTED_PARAMETERS = {"original": 60_965_224, "torchvision": 61_100_840}
 #: Operations that do nothing at inference time and are skipped.
 INFERENCE_NO_OPS = frozenset({"dropout", "identity"})
 
@@ -189,32 +191,52 @@ def check_shapes(weights: SourceWeights, config: VariantConfig) -> int:
     return classes
 
 
-def to_keras(weights: SourceWeights):
-    """Build the Keras AlexNet of `weights.variant` and load `weights` into it.
+def to_keras(weights: SourceWeights) -> tuple[AlexNetModel, NetworkRecord]:
+    """Build the Keras AlexNet of `weights.variant` (`keras_alexnet.models.build`) and load `weights` into it.
 
     Returns:
-        `(keras.Model, NetworkRecord)`; the model has a softmax classifier.
+        `(model, NetworkRecord)`; the model has a softmax classifier.
     """
-    from keras_alexnet.models.alexnet import AlexNet
-
     config = get_variant(weights.variant)
     classes = check_shapes(weights, config)
     for array in [a for pair in (*weights.convs, *weights.denses) for a in pair]:
         if not np.all(np.isfinite(array)):
             raise ValueError(f"{weights.source} holds NaN or infinite weights. Received: {weights.source}")
     network = NetworkRecord(variant=config.name, classes=classes, lrn=weights.lrn if config.lrn else None)
-    model = AlexNet(weights=None, variant=config.name, classes=classes, lrn=network.lrn)
-    for spec, (kernel, bias) in zip(config.convs, weights.convs, strict=True):
-        model.get_layer(spec.name).set_weights([np.transpose(kernel, (2, 3, 1, 0)), bias])
+    model = build_alexnet(
+        config, default_input(config), classes=classes, lrn=network.lrn, network=network, placeholder_init=True
+    )
+    for name, values in keras_layer_weights(config, weights.convs, weights.denses).items():
+        model.get_layer(name).set_weights(values)
+    return model, network
+
+
+def keras_layer_weights(config: VariantConfig, convs, denses) -> dict[str, list[np.ndarray]]:
+    """Layer name -> `[kernel, bias]` in Keras' layout, from `(weight, bias)` pairs in the originals' layout.
+
+    `convs`: `(OIHW kernel, bias)` per conv stage; `denses`: `((out, in) weight, bias)` for fc6, fc7 and the
+    classifier, fc6's rows in CHW-flatten order. The one place this reordering is written (the converters
+    and `benchmarks/peers.py` use it).
+
+    >>> oihw_to_hwio(np.zeros((64, 3, 11, 11))).shape  # what each conv kernel goes through
+    (11, 11, 3, 64)
+    """
+    pairs = zip(config.convs, convs, strict=True)
+    out = {spec.name: [oihw_to_hwio(kernel), np.asarray(bias)] for spec, (kernel, bias) in pairs}
     side = config.spatial_sizes(config.default_size)[-1]
     channels = config.convs[-1].filters
     names = [f"fc{i + 6}" for i in range(len(config.dense_units))] + ["predictions"]
-    for i, (name, (weight, bias)) in enumerate(zip(names, weights.denses, strict=True)):
+    for i, (name, (weight, bias)) in enumerate(zip(names, denses, strict=True)):
         kernel = np.asarray(weight).T
         if i == 0:
             kernel = chw_rows_to_hwc(kernel, channels, side, side)
-        model.get_layer(name).set_weights([kernel, bias])
-    return model, network
+        out[name] = [kernel, np.asarray(bias)]
+    return out
+
+
+def oihw_to_hwio(kernel: np.ndarray) -> np.ndarray:
+    """A convolution kernel from `(out, in / groups, kh, kw)` (ONNX, PyTorch, Caffe) to Keras' `(kh, kw, in, out)`."""
+    return np.transpose(kernel, (2, 3, 1, 0))
 
 
 def chw_rows_to_hwc(kernel: np.ndarray, channels: int, height: int, width: int) -> np.ndarray:
@@ -229,9 +251,26 @@ def chw_rows_to_hwc(kernel: np.ndarray, channels: int, height: int, width: int) 
 
 
 def expected_parameters(variant: str, classes: int) -> int:
-    """Parameter count of `variant` with a `classes`-way classifier."""
-    units = get_variant(variant).dense_units[-1]
-    return EXPECTED_PARAMETERS[variant] + (units + 1) * (classes - 1000)
+    """Parameter count of `variant` with a `classes`-way classifier (`keras_alexnet.models.config.count_params`)."""
+    return count_params(variant, classes)
+
+
+def load_converted(directory, *, classifier_activation: str | None = "softmax") -> keras.Model:
+    """The model of the checkpoint `directory` (as `AlexNet(weights=directory)` builds it), for the checks."""
+    resolved = read_checkpoint_dir(directory)
+    network = resolved.network
+    config = get_variant(network.variant)
+    model = build_alexnet(
+        config,
+        default_input(config),
+        classes=network.classes,
+        classifier_activation=classifier_activation,
+        lrn=network.lrn,
+        network=network,
+        placeholder_init=True,
+    )
+    load_resolved_weights(model, resolved)
+    return model
 
 
 def check_metadata(model, network: NetworkRecord, source: str) -> None:

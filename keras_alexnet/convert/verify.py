@@ -28,7 +28,12 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_alexnet.convert.assemble import load_converted
 from keras_alexnet.errors import require
+from keras_alexnet.image_io import load_image
+from keras_alexnet.models.config import NetworkRecord
+from keras_alexnet.preprocessing import preprocess_input
+from keras_alexnet.samples import sample_image_paths
 
 DEFAULT_TOLERANCE = 1e-4
 
@@ -61,15 +66,10 @@ def verify_parity(
     image_paths: list | None = None,
 ) -> ParityReport:
     """Compare the logits of the checkpoint at `checkpoint_dir` with the reference run of `src`."""
-    import keras_alexnet
-    from keras_alexnet.image_io import load_image
-    from keras_alexnet.samples import sample_image_paths
-    from keras_alexnet.weights.network import NetworkRecord
-
     network = NetworkRecord.read(checkpoint_dir)
     paths = image_paths or sample_image_paths()
     images = np.stack([load_image(p, size=network.input_size) for p in paths])
-    batch = keras_alexnet.preprocess_input(images, mode=network.preprocessing)
+    batch = preprocess_input(images, mode=network.preprocessing)
     nchw = np.ascontiguousarray(batch.transpose(0, 3, 1, 2))
     if source_format == "onnx":
         reference, expected = "ONNX Runtime", _onnx_logits(_load_onnx(src), nchw)
@@ -79,7 +79,7 @@ def verify_parity(
         reference, expected = "ONNX Runtime (Caffe weights)", _caffe_logits(src, nchw)
     else:
         raise ValueError(f"Unknown source format. Received: source_format={source_format!r}")
-    model = keras_alexnet.AlexNet(weights=os.fspath(checkpoint_dir), classifier_activation=None)
+    model = load_converted(Path(os.fspath(checkpoint_dir)), classifier_activation=None)
     logits = np.asarray(model.predict(batch, verbose=0))
     return ParityReport(
         reference=reference,

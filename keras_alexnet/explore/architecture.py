@@ -116,6 +116,6 @@ def architecture(model: keras.Model) -> dict:
 @functools.cache
 def variant_architecture(variant: str, classes: int = 1000) -> dict:
     """`architecture` of a freshly built (random, never trained) `variant` with `classes` outputs."""
-    from keras_alexnet.models.alexnet import AlexNet
+    from keras_alexnet.applications import AlexNet
 
     return architecture(AlexNet(variant=variant, classes=classes))

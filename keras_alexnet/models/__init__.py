@@ -1,6 +1,43 @@
-"""AlexNet model builders and their named configurations."""
+"""The AlexNet networks: their facts (`config`), the pure builder (`build`) and the model class (`model`).
 
-from keras_alexnet.models.alexnet import AlexNet, network_record
-from keras_alexnet.models.variants import VARIANTS, LRNConfig, VariantConfig, get_variant
+`keras_alexnet.models.AlexNet` is `keras_alexnet.AlexNet` (`keras_alexnet.applications`, which also
+resolves and loads weights), kept here for existing code; it is imported on first use, since the
+application layer sits above this package.
+"""
 
-__all__ = ["AlexNet", "LRNConfig", "VARIANTS", "VariantConfig", "get_variant", "network_record"]
+from keras_alexnet.models.build import build_alexnet, has_top
+from keras_alexnet.models.config import (
+    VARIANT_NAMES,
+    VARIANTS,
+    LRNConfig,
+    NetworkRecord,
+    VariantConfig,
+    count_macs,
+    count_params,
+    get_variant,
+)
+from keras_alexnet.models.model import AlexNetModel, network_record
+
+__all__ = [
+    "VARIANTS",
+    "VARIANT_NAMES",
+    "AlexNet",
+    "AlexNetModel",
+    "LRNConfig",
+    "NetworkRecord",
+    "VariantConfig",
+    "build_alexnet",
+    "count_macs",
+    "count_params",
+    "get_variant",
+    "has_top",
+    "network_record",
+]
+
+
+def __getattr__(name: str):
+    if name == "AlexNet":  # the application layer's builder (it imports this package, not the other way round)
+        from keras_alexnet.applications import AlexNet
+
+        return AlexNet
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -88,12 +88,12 @@ def replace_classifier(model: keras.Model, classes: int, freeze: str = "conv", s
 
 def finetune(config: FinetuneConfig) -> dict:
     """Fine-tune as `config` says; returns the results dict (also saved as `results.json`)."""
-    from keras_alexnet.models.alexnet import AlexNet
+    from keras_alexnet.applications import AlexNet
     from keras_alexnet.models.variants import get_variant
+    from keras_alexnet.pretrained import resolve_weights
     from keras_alexnet.training.callbacks import save_model_atomic
     from keras_alexnet.weights.checkpoint import save_checkpoint
     from keras_alexnet.weights.network import NetworkRecord
-    from keras_alexnet.weights.resolve import resolve_weights
 
     started = time.time()
     run_dir = Path(config.run_dir)

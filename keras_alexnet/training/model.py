@@ -12,7 +12,8 @@ from __future__ import annotations
 
 import keras
 
-from keras_alexnet.models.alexnet import AlexNet, build_alexnet, default_model_name
+from keras_alexnet.applications import AlexNet
+from keras_alexnet.models.build import build_alexnet, default_model_name
 from keras_alexnet.models.variants import get_variant
 from keras_alexnet.training.initialization import (
     INIT_CHOICES,

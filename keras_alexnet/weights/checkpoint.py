@@ -50,10 +50,15 @@ from pathlib import Path
 import keras
 
 from keras_alexnet.errors import DamagedFileError, format_bytes, read_json_file
+from keras_alexnet.models.build import build_alexnet, default_input, has_top
+from keras_alexnet.models.config import get_variant
 from keras_alexnet.outputs import apply_umask, check_output, publish, staging_directory
+from keras_alexnet.weights.loading import copy_weights_by_name
+from keras_alexnet.weights.model_card import build_model_card
 from keras_alexnet.weights.network import NETWORK_FILENAME, NETWORK_FIX, NetworkRecord
-from keras_alexnet.weights.resolve import NOTOP_WEIGHTS_FILENAME, TOP_WEIGHTS_FILENAME
 
+TOP_WEIGHTS_FILENAME = "model.weights.h5"
+NOTOP_WEIGHTS_FILENAME = "notop.weights.h5"
 CHECKSUMS_FILENAME = "checksums.json"
 SIZES_FILENAME = "sizes.json"
 MODEL_CARD_FILENAME = "README.md"
@@ -144,9 +149,6 @@ def write_checkpoint(
     model: keras.Model, directory: Path, network: NetworkRecord, *, record=None, model_card: str | None = None
 ) -> Path:
     """Write the checkpoint files into the new directory `directory` (no staging: see `save_checkpoint`)."""
-    from keras_alexnet.models.alexnet import AlexNet, has_top
-    from keras_alexnet.weights.loading import copy_weights_by_name
-
     if not has_top(model):
         raise ValueError(
             "save_checkpoint needs the full model (include_top=True). "
@@ -154,13 +156,14 @@ def write_checkpoint(
         )
     model.save(directory, zipped=False)
     apply_umask(directory)
-    notop = AlexNet(include_top=False, weights=None, variant=network.variant, lrn=network.lrn, name=model.name)
+    config = get_variant(network.variant)
+    notop = build_alexnet(
+        config, default_input(config), include_top=False, lrn=network.lrn, name=model.name, placeholder_init=True
+    )
     copy_weights_by_name(model, notop)
     notop.save_weights(directory / NOTOP_WEIGHTS_FILENAME)
     network.write(directory)
     if model_card is None:
-        from keras_alexnet.weights.model_card import build_model_card
-
         model_card = build_model_card(network, record)
     (directory / MODEL_CARD_FILENAME).write_text(model_card, encoding="utf-8")
     write_checksums(directory)

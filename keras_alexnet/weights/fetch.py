@@ -9,9 +9,9 @@
    original already in the Hugging Face cache is still used), a URL with
    `keras_alexnet.weights.download.download` (progress bar, resumed `.part`, deadline and
    minimum rate, Git-LFS pointer detection); verify its size and checksums (a mismatch
-   deletes the file and moves on to the next original); convert with
-   `keras_alexnet.convert.convert_file`; check the converted network (parameter count,
-   output shape, network record); move it into the cache atomically; load.
+   deletes the file and moves on to the next original); hand it to the `Conversion` the caller
+   gives (`keras_alexnet.pretrained`, above `convert/`: convert, check, move into the cache
+   atomically). Without one, an original is reported as not converted.
 
 One process at a time fetches a record (a lock file in the cache); another one waits,
 says so once ("waiting for another process downloading ..."), then uses the result.
@@ -29,14 +29,15 @@ True
 from __future__ import annotations
 
 import contextlib
-import importlib
+import dataclasses
 import os
-import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from filelock import FileLock, Timeout
+
 from keras_alexnet.errors import format_bytes
-from keras_alexnet.weights.cache import cache_dir, checkpoint_cache_dir
+from keras_alexnet.weights.cache import cache_dir, checkpoint_cache_dir, verified_checkpoint
 from keras_alexnet.weights.checksums import ChecksumMismatchError, checksum_matches, file_digests, verify_original
 from keras_alexnet.weights.download import (
     DownloadError,
@@ -47,43 +48,35 @@ from keras_alexnet.weights.download import (
     lfs_pointer_message,
     log,
 )
-from keras_alexnet.weights.network import NetworkRecord
+from keras_alexnet.weights.hub import _delete_cached, is_offline, resolve_registered_hub_copy
 from keras_alexnet.weights.registry import Original, WeightsRecord
-from keras_alexnet.weights.resolve import ResolvedWeights, WeightsUnavailableError, read_checkpoint_dir
+from keras_alexnet.weights.resolved import ResolvedWeights, WeightsUnavailableError
 
-#: Converter module of each original format (a mirror is skipped when its converter is unavailable).
-CONVERTER_MODULES = {
-    "onnx": "keras_alexnet.convert.onnx_converter",
-    "torchvision": "keras_alexnet.convert.torchvision_converter",
-    "caffe": "keras_alexnet.convert.caffe_converter",
-}
+
+@dataclasses.dataclass(frozen=True)
+class Conversion:
+    """How a verified original becomes a cache entry; given by a layer above `convert/` (`keras_alexnet.pretrained`).
+
+    `available(format)`: whether the format's converter can run here (its optional dependencies installed);
+    `into_cache(record, path, original)`: convert, check and move into the cache, returning the entry.
+    """
+
+    available: Callable[[str], bool]
+    into_cache: Callable[[WeightsRecord, Path, Original], ResolvedWeights]
 
 
 def cached_checkpoint(record: WeightsRecord, *, repair: bool = False) -> ResolvedWeights | None:
     """The converted checkpoint of `record` in the local cache, if complete and intact (checked against its
     checksums.json); with `repair` (under the lock) a damaged entry is set aside (`cache.verified_checkpoint`)."""
-    from keras_alexnet.weights.cache import verified_checkpoint
-
     return verified_checkpoint(record, repair=repair)
-
-
-def converter_available(format: str) -> bool:
-    """Whether the converter for `format` can be imported here (torch / onnx / protobuf installed)."""
-    try:
-        importlib.import_module(CONVERTER_MODULES[format])
-    except (ImportError, KeyError):
-        return False
-    return True
 
 
 _log = log
 
 
 @contextlib.contextmanager
-def _lock(record: WeightsRecord) -> Iterator[None]:
+def record_lock(record: WeightsRecord) -> Iterator[None]:
     """Hold the record's lock file; when another process holds it, say so once, then wait for it."""
-    from filelock import FileLock, Timeout
-
     cache_dir().mkdir(parents=True, exist_ok=True)
     lock = FileLock(str(cache_dir() / f".{record.name}.lock"))
     try:
@@ -103,17 +96,20 @@ def _lock(record: WeightsRecord) -> Iterator[None]:
 def fetch_registered(
     record: WeightsRecord,
     *,
+    conversion: Conversion | None = None,
     hub_org: str | None = None,
     progress: bool = True,
     keep_original: bool = False,
 ) -> ResolvedWeights:
-    """Return the local checkpoint of `record`, fetching and converting it if needed."""
+    """Return the local checkpoint of `record`: the cache, the Hub copy, then (with `conversion`) an original.
+
+    `keras_alexnet.pretrained.fetch_registered` is this with the converters (what `AlexNet(weights=...)`
+    and `keras-alexnet weights fetch` use); without `conversion` no original is downloaded.
+    """
     cached = cached_checkpoint(record)
     if cached is not None:
         return cached
-    from keras_alexnet.weights.hub import is_offline, resolve_registered_hub_copy
-
-    with _lock(record):
+    with record_lock(record):
         cached = cached_checkpoint(record, repair=True)  # another process may have just finished
         if cached is not None:
             return cached
@@ -129,7 +125,10 @@ def fetch_registered(
             if offline and not original.is_hub:
                 failures.append(f"{original.location}: not tried, offline mode is on (HF_HUB_OFFLINE)")
                 continue
-            if not converter_available(original.format):
+            if conversion is None:
+                failures.append(f"{original.location}: not tried, no converter given (keras_alexnet.pretrained)")
+                continue
+            if not conversion.available(original.format):
                 failures.append(f"{original.location}: skipped, the {original.format} converter is unavailable")
                 continue
             what = original.format + (f", {format_bytes(original.size)}" if original.size else "")
@@ -141,7 +140,7 @@ def fetch_registered(
                 then = "trying the next one" if number < count else "no original left to try"
                 _log(f"original {number}/{count} of {record.name!r} failed ({error}); {then}")
                 continue
-            resolved = convert_into_cache(record, path, original)
+            resolved = conversion.into_cache(record, path, original)
             if not keep_original and not original.is_hub:  # a Hub original stays in the Hugging Face cache
                 path.unlink(missing_ok=True)
             return resolved
@@ -157,8 +156,6 @@ def download_original(original: Original, *, progress: bool = True) -> Path:
     says why; a host that serves a Git-LFS pointer instead of the file is `LfsPointerError`.
     """
     if original.is_hub:
-        from keras_alexnet.weights.hub import _delete_cached, is_offline
-
         path = download_from_hub(
             original.repo_id,
             original.path_in_repo,
@@ -202,67 +199,21 @@ def _check_not_a_pointer(path: Path, original: Original, *, delete) -> None:
         raise LfsPointerError(f"{original.filename}: {lfs_pointer_message(original.location, pointer)}")
 
 
-def fetch_from_file(record: WeightsRecord, path: str | os.PathLike) -> ResolvedWeights:
-    """Convert an original the user already has into the cache, after checking it is a known original."""
+def known_original(record: WeightsRecord, path: str | os.PathLike) -> Original:
+    """The original of `record` that the file `path` is (by checksum); `ChecksumMismatchError` if none."""
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"No such file: {path}. Pass the downloaded original of {record.name!r}. Received: {path}")
     digests = file_digests(path)
     for original in record.originals:
         if checksum_matches(digests, original):
-            with _lock(record):
-                return convert_into_cache(record, path, original)
+            return original
     expected = ", ".join(f"{o.filename} ({o.checksum})" for o in record.originals)
     raise ChecksumMismatchError(
         f"{path} is not a known original of {record.name!r}: its sha256 is {digests['sha256']} and its sha1 "
         f"{digests['sha1']}; expected one of {expected}. To convert another file, use `keras-alexnet convert`. "
         f"Received: {path}"
     )
-
-
-def convert_into_cache(record: WeightsRecord, source: Path, original: Original) -> ResolvedWeights:
-    """Convert a verified original, check the result, and move it into the cache atomically."""
-    from keras_alexnet.convert import convert_file
-    from keras_alexnet.outputs import check_output, publish, staging_directory
-    from keras_alexnet.weights.checkpoint import CHECKPOINT_KIND, is_checkpoint_dir
-
-    target = checkpoint_cache_dir(record.name)
-    check_output(target, is_checkpoint_dir, CHECKPOINT_KIND)
-    _log(
-        f"converting {record.name!r} from {original.location} ({original.format}, {original.checksum} verified; "
-        f"license: {record.license}) into {target} ..."
-    )
-    start = time.perf_counter()
-    with staging_directory(target.parent, target.name, "convert") as staging:
-        converted = Path(
-            convert_file(
-                source, staging / "checkpoint", source_format=original.format, record=record, verify_checksum=False
-            )
-        )
-        check_converted(converted, record)
-        publish(converted, target, is_checkpoint_dir, CHECKPOINT_KIND)
-    _log(f"converted {record.name!r} in {time.perf_counter() - start:.1f} s; later calls load {target}")
-    return read_checkpoint_dir(target)
-
-
-def check_converted(directory: Path, record: WeightsRecord) -> None:
-    """Raise if the converted checkpoint is not the network `record` describes."""
-    from keras_alexnet.models.alexnet import AlexNet
-
-    network = NetworkRecord.read(directory)
-    if network != record.network:
-        raise ValueError(
-            f"The converted checkpoint describes {network}, but {record.name!r} is {record.network}. "
-            f"Received: {directory}"
-        )
-    model = AlexNet(weights=str(directory))
-    params = model.count_params()
-    shape = tuple(model.output_shape)
-    if params != record.num_params or shape != (None, record.network.classes):
-        raise ValueError(
-            f"The converted {record.name!r} has {params:,} parameters and output shape {shape}; expected "
-            f"{record.num_params:,} and {(None, record.network.classes)}. Received: {directory}"
-        )
 
 
 def _unavailable_message(record: WeightsRecord, failures: list[str]) -> str:

@@ -45,7 +45,7 @@ from keras_alexnet.weights.checkpoint import (
 from keras_alexnet.weights.checksums import ChecksumMismatchError
 from keras_alexnet.weights.network import NETWORK_FILENAME
 from keras_alexnet.weights.registry import WeightsRecord
-from keras_alexnet.weights.resolve import (
+from keras_alexnet.weights.resolved import (
     HF_PREFIX,
     ResolvedWeights,
     WeightsUnavailableError,
@@ -345,22 +345,3 @@ def tag_moved_message(record: WeightsRecord, repo_id: str, error: PinnedChecksum
         f"cache). To fix: {back}; if the new weights are intended, pin their sha256 in the registry (the fields "
         f"`keras-alexnet release` prints). Received: tag {hub.tag!r} -> sha256 {error.actual}"
     )
-
-
-def from_hub(repo_id: str, revision: str | None = None, **kwargs):
-    """Build an AlexNet with the weights of Hub repo `repo_id` (any `AlexNet` keyword argument works).
-
-    Example (needs network access and a published repo):
-
-    >>> import keras_alexnet  # doctest: +SKIP
-    >>> model = keras_alexnet.from_hub("keras-alexnet/alexnet-bvlc-imagenet1k")  # doctest: +SKIP
-    """
-    from keras_alexnet.models.alexnet import AlexNet
-
-    if "weights" in kwargs:
-        raise ValueError(
-            f"from_hub sets `weights` itself; pass repo_id instead. Received: weights={kwargs['weights']!r}"
-        )
-    uri = f"{HF_PREFIX}{repo_id}" + (f"@{revision}" if revision else "")
-    parse_hf_uri(uri)
-    return AlexNet(weights=uri, **kwargs)

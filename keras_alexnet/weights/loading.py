@@ -21,16 +21,22 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import re
 import zipfile
 from collections.abc import Iterator
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import keras
 import numpy as np
 
 from keras_alexnet.errors import DamagedFileError
+from keras_alexnet.models.build import has_top
+from keras_alexnet.models.config import VARIANT_NAMES, count_params
 from keras_alexnet.saving import registration_guidance
-from keras_alexnet.weights.resolve import ResolvedWeights
+
+if TYPE_CHECKING:
+    from keras_alexnet.weights.resolved import ResolvedWeights
 
 #: How to replace a damaged weights file, for the messages.
 WEIGHTS_FIX = (
@@ -63,14 +69,13 @@ def copy_weights_by_name(source: keras.Model, target: keras.Model) -> None:
         layer.set_weights(source_layer.get_weights())
 
 
-def load_resolved_weights(model: keras.Model, resolved: ResolvedWeights, build_full_model) -> None:
-    """Load `resolved` into `model`.
+def load_resolved_weights(model: keras.Model, resolved: ResolvedWeights) -> None:
+    """Load `resolved` into `model`: a `.keras` file by layer name, a `.weights.h5` file whole when it fits.
 
-    `build_full_model()` must return the same network with its top, used when
-    only full-model weights exist and `model` has no top.
+    A model without its top (include_top=False) takes the checkpoint's no-top file when there is one, else
+    its conv layers straight from the full file's HDF5 groups (`load_layers_from_h5`): no second model is
+    built and the dense layers' 227 MB are never read.
     """
-    from keras_alexnet.models.alexnet import has_top
-
     with_top = has_top(model)
     if resolved.keras_path is not None:
         source = load_keras_file(resolved.keras_path)
@@ -87,9 +92,52 @@ def load_resolved_weights(model: keras.Model, resolved: ResolvedWeights, build_f
     if with_top or _fits(model, resolved.top_path):
         _load_weights_file(model, resolved.top_path, resolved.description)
         return
-    full = build_full_model()
-    _load_weights_file(full, resolved.top_path, resolved.description)
-    copy_weights_by_name(full, model)
+    load_layers_from_h5(model, resolved.top_path, resolved.description)
+
+
+def _snake_case(name: str) -> str:
+    """Keras' name for a layer class inside a `.weights.h5` file ("GroupedConv2D" -> "grouped_conv2d")."""
+    name = re.sub(r"\W+", "", name)
+    name = re.sub("(.)([A-Z][a-z]+)", r"\1_\2", name)
+    return re.sub("([a-z])([A-Z])", r"\1_\2", name).lower()
+
+
+def h5_layer_keys(model: keras.Model) -> dict[str, str]:
+    """The HDF5 group (`layers/<class>_<n>/vars`) Keras 3 stores each layer of `model` under, by layer name.
+
+    Keras names a layer's group after its class, numbered in the order of `model.layers`; a model without
+    its top has the same layers up to pool5 as the full one, so its conv layers' groups are the same.
+    """
+    used: dict[str, int] = {}
+    keys = {}
+    for layer in model.layers:
+        name = _snake_case(type(layer).__name__)
+        used[name] = used.get(name, -1) + 1
+        keys[layer.name] = f"layers/{name}" + (f"_{used[name]}" if used[name] else "") + "/vars"
+    return keys
+
+
+def load_layers_from_h5(model: keras.Model, path, description: str) -> None:
+    """Assign every weighted layer of `model` from the same layer's group of the full model's `.weights.h5` file."""
+    import h5py
+
+    keys = h5_layer_keys(model)
+    with _damaged_as_error(path, "HDF5 weights file"), h5py.File(path, "r") as f:
+        for layer in model.layers:
+            if not layer.weights:
+                continue
+            group = f.get(keys[layer.name])
+            stored = [] if group is None else [group[str(i)] for i in range(len(group))]
+            stored_shapes = [tuple(d.shape) for d in stored]
+            model_shapes = [tuple(w.shape) for w in layer.weights]
+            if stored_shapes != model_shapes:
+                raise ValueError(
+                    f"The weights in {description} do not fit the model {model.name!r}: layer {layer.name!r} "
+                    f"expects {model_shapes}, the file holds {stored_shapes} for it. Build the model with the "
+                    f"variant the weights were saved with. Received: weights={description!r}"
+                )
+            for variable, dataset in zip(layer.weights, stored, strict=True):
+                variable.assign(np.asarray(dataset, dtype=variable.dtype))
 
 
 def _fits(model: keras.Model, path) -> bool:
@@ -172,26 +220,12 @@ def _load_weights_file(model: keras.Model, path, description: str) -> None:
 
 
 def _variant_hint(params: int) -> str:
-    from keras_alexnet.models.variants import VARIANTS
-
-    for name in VARIANTS:
+    for name in VARIANT_NAMES:
         for include_top in (True, False):
-            if params == _count_params(name, include_top):
+            if params == count_params(name, include_top=include_top):
                 top = "" if include_top else " without its top"
                 return f" (the file's count is that of the {name!r} variant{top})"
     return ""
-
-
-_PARAM_COUNTS: dict[tuple[str, bool], int] = {}
-
-
-def _count_params(variant: str, include_top: bool) -> int:
-    from keras_alexnet.models.alexnet import AlexNet
-
-    key = (variant, include_top)
-    if key not in _PARAM_COUNTS:
-        _PARAM_COUNTS[key] = AlexNet(variant=variant, include_top=include_top).count_params()
-    return _PARAM_COUNTS[key]
 
 
 @contextlib.contextmanager

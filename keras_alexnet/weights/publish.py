@@ -22,9 +22,16 @@ import re
 import tempfile
 from pathlib import Path
 
-from keras_alexnet.weights.checkpoint import CHECKSUMS_FILENAME, MODEL_CARD_FILENAME, verify_checksums
+from keras_alexnet.models.build import has_top
+from keras_alexnet.models.model import network_record
+from keras_alexnet.weights.checkpoint import (
+    CHECKSUMS_FILENAME,
+    MODEL_CARD_FILENAME,
+    TOP_WEIGHTS_FILENAME,
+    save_checkpoint,
+    verify_checksums,
+)
 from keras_alexnet.weights.network import NETWORK_FILENAME, NetworkRecord
-from keras_alexnet.weights.resolve import TOP_WEIGHTS_FILENAME
 
 
 @dataclasses.dataclass(frozen=True)
@@ -91,9 +98,6 @@ def push_to_hub(
     )
     if isinstance(model_or_dir, str | os.PathLike):
         return _push_directory(Path(model_or_dir), repo_id, **options)
-    from keras_alexnet.models.alexnet import has_top, network_record
-    from keras_alexnet.weights.checkpoint import save_checkpoint
-
     if not has_top(model_or_dir):
         raise ValueError(
             "push_to_hub takes a checkpoint directory or a full keras_alexnet model (include_top=True). "

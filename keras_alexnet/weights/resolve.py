@@ -6,6 +6,9 @@ file or a `.keras` file. It returns a `ResolvedWeights` naming the local
 files and the `NetworkRecord` they belong to (None for a bare `.weights.h5`,
 whose network the builder's arguments decide). A checkpoint directory is
 checked against its checksums.json before it is used (`read_checkpoint_dir`).
+A registered name not in the cache is fetched (the Hub copy, then with
+`conversion` an original: `keras_alexnet.pretrained.resolve_weights`, which
+`keras_alexnet.AlexNet` calls, passes the converters).
 
 Example:
 
@@ -16,31 +19,33 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from pathlib import Path
 
-from keras_alexnet.weights.network import NETWORK_FILENAME, NetworkRecord
+from keras_alexnet.weights.checkpoint import NOTOP_WEIGHTS_FILENAME, TOP_WEIGHTS_FILENAME
+from keras_alexnet.weights.fetch import Conversion, fetch_registered
+from keras_alexnet.weights.hub import resolve_hf_uri
 from keras_alexnet.weights.registry import get_weights_record, is_registered
+from keras_alexnet.weights.resolved import (
+    HF_PREFIX,
+    ResolvedWeights,
+    WeightsUnavailableError,
+    read_checkpoint_dir,
+    resolve_local_path,
+)
 
-TOP_WEIGHTS_FILENAME = "model.weights.h5"
-NOTOP_WEIGHTS_FILENAME = "notop.weights.h5"
-HF_PREFIX = "hf://"
-
-
-class WeightsUnavailableError(RuntimeError):
-    """Pretrained weights were asked for but cannot be obtained here."""
-
-
-@dataclasses.dataclass(frozen=True)
-class ResolvedWeights:
-    """Local files holding a set of weights, and the network they belong to."""
-
-    description: str
-    network: NetworkRecord | None
-    top_path: Path | None = None
-    notop_path: Path | None = None
-    keras_path: Path | None = None
+__all__ = [
+    "HF_PREFIX",
+    "NOTOP_WEIGHTS_FILENAME",
+    "TOP_WEIGHTS_FILENAME",
+    "ResolvedWeights",
+    "WeightsUnavailableError",
+    "is_valid_weights_argument",
+    "read_checkpoint_dir",
+    "resolve_local_path",
+    "resolve_registered",
+    "resolve_weights",
+]
 
 
 def is_valid_weights_argument(weights) -> bool:
@@ -53,64 +58,16 @@ def is_valid_weights_argument(weights) -> bool:
     return is_registered(text) or text.startswith(HF_PREFIX) or os.path.exists(text)
 
 
-def resolve_weights(weights: str | os.PathLike) -> ResolvedWeights:
+def resolve_weights(weights: str | os.PathLike, *, conversion: Conversion | None = None) -> ResolvedWeights:
     """Find (and if needed fetch) the files behind a `weights=` argument."""
     text = os.fspath(weights)
     if is_registered(text):
-        return resolve_registered(text)
+        return resolve_registered(text, conversion=conversion)
     if text.startswith(HF_PREFIX):
-        from keras_alexnet.weights.hub import resolve_hf_uri
-
         return resolve_hf_uri(text)
     return resolve_local_path(Path(text))
 
 
-def resolve_registered(name: str) -> ResolvedWeights:
+def resolve_registered(name: str, *, conversion: Conversion | None = None) -> ResolvedWeights:
     """Resolve a registry name: local cache first, then the record's sources."""
-    record = get_weights_record(name)
-    from keras_alexnet.weights import fetch
-
-    return fetch.fetch_registered(record)
-
-
-def resolve_local_path(path: Path) -> ResolvedWeights:
-    """Resolve a checkpoint directory, a `.weights.h5` file or a `.keras` file."""
-    if path.is_dir():
-        return read_checkpoint_dir(path)
-    if path.is_file() and path.name.endswith(".weights.h5"):
-        return ResolvedWeights(description=str(path), network=None, top_path=path)
-    if path.is_file() and path.suffix == ".keras":
-        return ResolvedWeights(description=str(path), network=None, keras_path=path)
-    raise ValueError(
-        "The `weights` argument should be None, 'imagenet', a registered weights name, "
-        "an 'hf://org/repo' URI, a checkpoint directory, a '.weights.h5' file or a "
-        f"'.keras' file. Received: weights={os.fspath(path)!r}"
-    )
-
-
-def read_checkpoint_dir(directory: Path, *, verify: bool = True) -> ResolvedWeights:
-    """Read a keras_alexnet checkpoint directory (see `keras_alexnet.weights.checkpoint`).
-
-    With `verify` (the default) its files are checked against its checksums.json first
-    (`keras_alexnet.weights.checkpoint.verify_checkpoint`: sizes always, sha256 the first time in a
-    process); a mismatch raises `keras_alexnet.errors.DamagedFileError` naming the file, and nothing in
-    the directory is changed. `verify=False` is for a directory just checked (the cache).
-    """
-    if verify:
-        from keras_alexnet.weights.checkpoint import verify_checkpoint
-
-        verify_checkpoint(directory)
-    network = NetworkRecord.read(directory)
-    top = directory / TOP_WEIGHTS_FILENAME
-    notop = directory / NOTOP_WEIGHTS_FILENAME
-    if not top.is_file() and not notop.is_file():
-        raise ValueError(
-            f"Checkpoint directory {directory} has a {NETWORK_FILENAME} but neither "
-            f"{TOP_WEIGHTS_FILENAME} nor {NOTOP_WEIGHTS_FILENAME}. Received: {directory}"
-        )
-    return ResolvedWeights(
-        description=str(directory),
-        network=network,
-        top_path=top if top.is_file() else None,
-        notop_path=notop if notop.is_file() else None,
-    )
+    return fetch_registered(get_weights_record(name), conversion=conversion)

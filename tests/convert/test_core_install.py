@@ -65,7 +65,7 @@ class NotInstalled(importlib.abc.MetaPathFinder):  # `import onnx` (onnxruntime,
 sys.meta_path.insert(0, NotInstalled())
 import numpy as np
 from keras_alexnet.convert.onnx_converter import source_weights_from_onnx
-from keras_alexnet.weights.fetch import converter_available
+from keras_alexnet.convert.api import converter_available
 source = source_weights_from_onnx(sys.argv[1])
 np.savez(sys.argv[2], *[a for pair in (*source.convs, *source.denses) for a in pair])
 print(json.dumps({f: converter_available(f) for f in ("onnx", "caffe", "torchvision")}))
@@ -108,7 +108,7 @@ import json, sys, warnings
 import numpy as np
 import keras_alexnet
 from keras_alexnet.convert import UnverifiedOriginalWarning, convert_file
-from keras_alexnet.weights.fetch import converter_available
+from keras_alexnet.convert.api import converter_available
 src, out, batch, logits = sys.argv[1:5]
 with warnings.catch_warnings():
     warnings.simplefilter("ignore", UnverifiedOriginalWarning)  # a stand-in, not the published file

@@ -18,8 +18,10 @@ import pytest
 from origin_server import OriginServer
 
 import keras_alexnet
+from keras_alexnet.convert.api import converter_available
+from keras_alexnet.pretrained import fetch_from_file, fetch_registered
 from keras_alexnet.weights.cache import cache_dir, checkpoint_cache_dir
-from keras_alexnet.weights.fetch import converter_available, download_original, fetch_from_file, fetch_registered
+from keras_alexnet.weights.fetch import download_original
 from keras_alexnet.weights.registry import Original, get_weights_record, register_weights
 from keras_alexnet.weights.resolve import WeightsUnavailableError
 
@@ -172,9 +174,9 @@ def test_converter_availability():
 
 
 def test_mirror_without_its_converter_is_skipped(origin, standin, monkeypatch):
-    from keras_alexnet.weights import fetch
+    from keras_alexnet.convert import api
 
-    monkeypatch.setitem(fetch.CONVERTER_MODULES, "caffe", "keras_alexnet.convert.no_such_caffe_module")
+    monkeypatch.setitem(api.CONVERTERS, "caffe", "keras_alexnet.convert.no_such_caffe_module:keras_model_from_caffe")
     caffe = _original(origin.url("/models/alexnet-standin.pth"), standin[0], format="caffe")
     record = dataclasses.replace(get_weights_record("imagenet"), originals=(caffe,))
     requests_before = len(origin.requests)
@@ -230,8 +232,8 @@ TWO_PROCESSES = """
 import dataclasses, hashlib, json, sys, time
 from pathlib import Path
 
-import keras_alexnet.models.alexnet  # TensorFlow and Keras imported before the start signal
-from keras_alexnet.weights.fetch import fetch_registered
+import keras_alexnet.applications  # TensorFlow and Keras imported before the start signal
+from keras_alexnet.pretrained import fetch_registered
 from keras_alexnet.weights.registry import Original, get_weights_record
 
 go, url, sha256, size = Path(sys.argv[1]), sys.argv[2], sys.argv[3], int(sys.argv[4])

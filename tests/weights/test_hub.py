@@ -191,7 +191,7 @@ def test_registry_hub_copy_is_pinned_and_verified(pushed, repo_id, network, asse
     )
     resolved = resolve_registered_hub_copy(good, hub_org=org)
     assert pushed.commit_sha in str(resolved.top_path)
-    from keras_alexnet.weights.fetch import fetch_registered
+    from keras_alexnet.pretrained import fetch_registered
 
     assert fetch_registered(good, hub_org=org).top_path == resolved.top_path
 

@@ -19,9 +19,11 @@ import pytest
 from origin_server import OriginServer
 
 import keras_alexnet
+from keras_alexnet import pretrained
+from keras_alexnet.pretrained import fetch_registered
 from keras_alexnet.weights import fetch
 from keras_alexnet.weights.cache import checkpoint_cache_dir
-from keras_alexnet.weights.fetch import download_original, fetch_registered
+from keras_alexnet.weights.fetch import download_original
 from keras_alexnet.weights.registry import BVLC_ONNX_PATH, Original, get_weights_record, register_weights
 from keras_alexnet.weights.resolve import WeightsUnavailableError
 
@@ -82,7 +84,7 @@ def converted(monkeypatch):
         calls.append((original, Path(path).read_bytes()))
         return "converted"
 
-    monkeypatch.setattr(fetch, "convert_into_cache", record_conversion)
+    monkeypatch.setattr(pretrained, "convert_into_cache", record_conversion)
     return calls
 
 

@@ -326,7 +326,7 @@ def _commit_on_server(hub, repo_id: str, **changed: bytes) -> str:
 
 @pytest.mark.slow
 def test_a_tag_moved_to_other_weights_is_refused(pushed, live_hub, repo_id, network):
-    from keras_alexnet.weights.fetch import fetch_registered
+    from keras_alexnet.pretrained import fetch_registered
 
     org = repo_id.split("/")[0]
     assert set_tag(repo_id, "v1", pushed.commit_sha) is None

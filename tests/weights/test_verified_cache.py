@@ -28,6 +28,7 @@ from origin_server import OriginServer
 import keras_alexnet
 from keras_alexnet.cli.main import main
 from keras_alexnet.errors import DamagedFileError
+from keras_alexnet.pretrained import fetch_registered
 from keras_alexnet.weights import checkpoint as checkpoint_module
 from keras_alexnet.weights.cache import cache_dir, checkpoint_cache_dir, is_set_aside, set_aside_entries
 from keras_alexnet.weights.checkpoint import (
@@ -36,7 +37,6 @@ from keras_alexnet.weights.checkpoint import (
     read_checksums,
     write_checksums,
 )
-from keras_alexnet.weights.fetch import fetch_registered
 from keras_alexnet.weights.network import NetworkRecord
 from keras_alexnet.weights.registry import HubLocation, Original, get_weights_record, register_weights
 from keras_alexnet.weights.resolve import WeightsUnavailableError

@@ -1,15 +1,37 @@
-"""The AlexNet builder, with the Keras Applications contract."""
+"""`keras_alexnet.AlexNet`: the Keras Applications entry point (validate -> resolve -> build -> load).
+
+1. validate the arguments (nothing fetched, nothing built);
+2. resolve `weights` once (`keras_alexnet.pretrained.resolve_weights`: the cache,
+   the Hub copy, then an original converted here) into local files and their
+   `NetworkRecord`;
+3. build the network (`keras_alexnet.models.build.build_alexnet`), carrying its
+   record in its config (`keras_alexnet.network_record`);
+4. load the resolved weights (`keras_alexnet.weights.loading.load_resolved_weights`).
+
+Example:
+
+>>> import keras_alexnet
+>>> keras_alexnet.network_record(keras_alexnet.AlexNet(remove=("conv4",))).removed
+('conv4',)
+"""
 
 from __future__ import annotations
 
+import contextlib
 import numbers
 import os
 
 import keras
 
-from keras_alexnet.layers import GroupedConv2D, LocalResponseNormalization
-from keras_alexnet.models.variants import LRNConfig, VariantConfig, get_variant
-from keras_alexnet.performance import dtype_policy_scope, output_layer_dtype
+from keras_alexnet.models.build import build_alexnet, channels_axis, default_model_name, default_shape
+from keras_alexnet.models.config import NETWORK_FILENAME, LRNConfig, NetworkRecord, get_variant
+from keras_alexnet.models.model import AlexNetModel
+from keras_alexnet.performance import dtype_policy_scope
+from keras_alexnet.pretrained import resolve_weights
+from keras_alexnet.weights.hub import parse_hf_uri
+from keras_alexnet.weights.loading import load_resolved_weights
+from keras_alexnet.weights.registry import get_weights_record, is_registered
+from keras_alexnet.weights.resolve import HF_PREFIX, is_valid_weights_argument
 
 POOLINGS = (None, "avg", "max")
 
@@ -29,7 +51,7 @@ def AlexNet(
     conv_implementation: str = "auto",
     remove: tuple[str, ...] | list[str] = (),
     dtype: str | None = None,
-) -> keras.Model:
+) -> AlexNetModel:
     """Instantiate AlexNet (Krizhevsky, Sutskever and Hinton, NeurIPS 2012).
 
     The model takes input already prepared by
@@ -82,7 +104,8 @@ def AlexNet(
             float32. None uses the global policy (`keras.config.dtype_policy()`).
 
     Returns:
-        A `keras.Model`.
+        A `keras.Model` (an `AlexNetModel`, whose config carries its `NetworkRecord`: see
+        `keras_alexnet.network_record`).
 
     Example:
 
@@ -93,12 +116,94 @@ def AlexNet(
     >>> model.predict(np.zeros((1, 227, 227, 3)), verbose=0).shape
     (1, 1000)
     """
-    if dtype is not None:
-        arguments = {**locals(), "dtype": None}  # every argument, built again under the policy
-        with dtype_policy_scope(dtype):
-            return AlexNet(**arguments)
-    from keras_alexnet.weights.resolve import is_valid_weights_argument, resolve_weights
+    with dtype_policy_scope(dtype) if dtype is not None else contextlib.nullcontext():
+        return _alexnet(
+            include_top=include_top,
+            weights=weights,
+            input_tensor=input_tensor,
+            input_shape=input_shape,
+            pooling=pooling,
+            classes=classes,
+            classifier_activation=classifier_activation,
+            variant=variant,
+            name=name,
+            lrn=lrn,
+            conv_implementation=conv_implementation,
+            remove=remove,
+        )
 
+
+def _alexnet(
+    *,
+    include_top,
+    weights,
+    input_tensor,
+    input_shape,
+    pooling,
+    classes,
+    classifier_activation,
+    variant,
+    name,
+    lrn,
+    conv_implementation,
+    remove,
+) -> AlexNetModel:
+    """Validate -> resolve (once) -> build -> load, under the caller's dtype policy."""
+    remove = _validate(weights, include_top, pooling, classes, classifier_activation, variant, remove)
+    pretrained = weights is not None
+    known = _known_network(weights) if pretrained else None  # from the registry or keras_alexnet.json: no fetch
+    if classes is None and known is not None:
+        classes = known.classes
+    if known is not None:
+        _check_against_network(known, os.fspath(weights), variant, include_top, classes, lrn)
+    if input_shape is not None:  # fail on a bad shape before fetching any weights
+        hint = get_variant(known.variant if known is not None else variant or "original")
+        _check_input_shape(hint, include_top, pretrained, input_shape)
+
+    resolved = resolve_weights(weights) if pretrained else None
+    network = resolved.network if resolved is not None else None
+    if classes is None:
+        classes = network.classes if network is not None else 1000
+    if network is not None and known is None:  # an hf:// URI: its record is known only now
+        _check_against_network(network, resolved.description, variant, include_top, classes, lrn)
+    if network is not None:
+        variant, lrn = network.variant, network.lrn
+    config = get_variant(variant or "original")
+    lrn = _as_lrn(lrn) if lrn is not None else config.lrn
+
+    record = NetworkRecord(
+        variant=config.name,
+        classes=classes if include_top else (network.classes if network else classes),
+        lrn=lrn,
+        input_size=network.input_size if network else config.default_size,
+        preprocessing=network.preprocessing if network else config.preprocessing,
+        categories=network.categories if network else "imagenet1k",
+        # The weights' class names and pixel mean hold for their own top only.
+        class_names=network.class_names if network and include_top and classes == network.classes else None,
+        pixel_mean=network.pixel_mean if network else None,
+        removed=remove,
+    )
+    model = build_alexnet(
+        config,
+        _make_inputs(config, include_top, pretrained, input_tensor, input_shape),
+        include_top=include_top,
+        pooling=pooling,
+        classes=classes,
+        classifier_activation=classifier_activation,
+        lrn=lrn,
+        conv_implementation=conv_implementation,
+        name=name or default_model_name(config, remove),
+        remove=remove,
+        placeholder_init=resolved is not None,  # every weight is loaded below
+        network=record,
+    )
+    if resolved is not None:
+        load_resolved_weights(model, resolved)
+    return model
+
+
+def _validate(weights, include_top, pooling, classes, classifier_activation, variant, remove) -> tuple[str, ...]:
+    """Every check that needs neither the weights nor a model; returns `remove` as a tuple of names."""
     if variant is not None:
         get_variant(variant)  # raises on an unknown name
     if not is_valid_weights_argument(weights):
@@ -114,217 +219,38 @@ def AlexNet(
         raise ValueError(f"`pooling` must be one of {POOLINGS}. Received: pooling={pooling!r}")
     if classes is not None and (not isinstance(classes, int) or isinstance(classes, bool) or classes < 1):
         raise ValueError(f"`classes` must be a positive integer or None. Received: classes={classes!r}")
-    pretrained = weights is not None
     remove = _as_layer_names(remove)
     _check_classifier_activation(classifier_activation)
-    if remove and pretrained:
+    if remove and weights is not None:
         raise ValueError(
             "`remove` builds a new architecture, which pretrained weights do not fit; use "
             "weights=None and train it (load your own ablated weights with `model.load_weights`). "
             f"Received: remove={remove!r}, weights={weights!r}"
         )
-    if pretrained and include_top:
+    if weights is not None and include_top:
         _validate_classifier_activation(classifier_activation)
-
-    known = _known_network(weights) if pretrained else None
-    if classes is None:
-        classes = known.classes if known is not None else None
-    if known is not None:
-        _check_against_network(known, os.fspath(weights), variant, include_top, classes, lrn)
-    if input_shape is not None:  # fail on a bad shape before fetching any weights
-        hint = get_variant(known.variant if known is not None else variant or "original")
-        _check_input_shape(hint, include_top, pretrained, input_shape)
-    resolved = resolve_weights(weights) if pretrained else None
-    network = resolved.network if resolved is not None else None
-    if classes is None:
-        classes = network.classes if network is not None else 1000
-    if network is not None:
-        _check_against_network(network, resolved.description, variant, include_top, classes, lrn)
-        variant = network.variant
-        lrn = network.lrn
-    config = get_variant(variant or "original")
-    lrn = _as_lrn(lrn) if lrn is not None else config.lrn
-
-    inputs = _make_inputs(config, include_top, pretrained, input_tensor, input_shape)
-    model = build_alexnet(
-        config,
-        inputs,
-        include_top=include_top,
-        pooling=pooling,
-        classes=classes,
-        classifier_activation=classifier_activation,
-        lrn=lrn,
-        conv_implementation=conv_implementation,
-        name=name or default_model_name(config, remove),
-        remove=remove,
-        placeholder_init=resolved is not None,  # every weight is loaded below
-    )
-
-    if resolved is not None:
-        from keras_alexnet.weights.loading import load_resolved_weights
-
-        def build_full_model():
-            return build_alexnet(
-                config,
-                keras.Input(shape=_default_shape(config)),
-                include_top=True,
-                pooling=None,
-                classes=network.classes if network else classes,
-                classifier_activation=classifier_activation,
-                lrn=lrn,
-                conv_implementation=conv_implementation,
-                name="alexnet_source",
-                placeholder_init=True,
-            )
-
-        load_resolved_weights(model, resolved, build_full_model)
-    from keras_alexnet.weights.network import NetworkRecord
-
-    model._keras_alexnet_network = NetworkRecord(
-        variant=config.name,
-        classes=classes if include_top else (network.classes if network else classes),
-        lrn=lrn,
-        input_size=network.input_size if network else config.default_size,
-        preprocessing=network.preprocessing if network else config.preprocessing,
-        categories=network.categories if network else "imagenet1k",
-        # The weights' class names and pixel mean hold for their own top only.
-        class_names=network.class_names if network and include_top and classes == network.classes else None,
-        pixel_mean=network.pixel_mean if network else None,
-    )
-    return model
+    return remove
 
 
-def network_record(model: keras.Model):
-    """The `NetworkRecord` (variant, classes, LRN, input size, preprocessing) of an AlexNet.
+def from_hub(repo_id: str, revision: str | None = None, **kwargs) -> AlexNetModel:
+    """Build an AlexNet with the weights of Hub repo `repo_id` (any `AlexNet` keyword argument works).
 
-    Models built by `AlexNet` carry it; for others (e.g. from `keras.saving.load_model`) it is
-    inferred from the layers: conv1's width gives the variant, norm1 the LRN constants, and the
-    preprocessing is the variant's default.
+    Example (needs network access and a published repo):
 
-    Example:
-
-    >>> import keras_alexnet
-    >>> keras_alexnet.network_record(keras_alexnet.AlexNet(variant="torchvision")).preprocessing
-    'torch'
+    >>> import keras_alexnet  # doctest: +SKIP
+    >>> model = keras_alexnet.from_hub("keras-alexnet/alexnet-bvlc-imagenet1k")  # doctest: +SKIP
     """
-    from keras_alexnet.weights.network import NetworkRecord
-
-    record = getattr(model, "_keras_alexnet_network", None)
-    if record is not None:
-        return record
-    layers = {layer.name: layer for layer in model.layers}
-    if "conv1" not in layers:
-        raise ValueError(f"{model.name!r} is not an AlexNet: it has no layer 'conv1'. Received: model={model.name!r}")
-    variant = "torchvision" if layers["conv1"].filters == 64 else "original"
-    lrn = None
-    if "norm1" in layers:
-        config = layers["norm1"].get_config()
-        lrn = LRNConfig(**{key: config[key] for key in ("size", "k", "alpha", "beta", "average")})
-    classes = layers["predictions"].units if "predictions" in layers else 1000
-    return NetworkRecord(variant=variant, classes=classes, lrn=lrn)
-
-
-def has_top(model) -> bool:
-    """Whether `model` has AlexNet's classifier (a `predictions` layer), i.e. was built with `include_top=True`."""
-    return any(layer.name == "predictions" for layer in getattr(model, "layers", ()))
-
-
-def build_alexnet(
-    config: VariantConfig,
-    inputs,
-    *,
-    include_top: bool,
-    pooling: str | None,
-    classes: int,
-    classifier_activation,
-    lrn: LRNConfig | None,
-    conv_implementation: str,
-    name: str,
-    remove: tuple[str, ...] = (),
-    placeholder_init: bool = False,
-) -> keras.Model:
-    """Build the layers of `config` on `inputs` (no argument checks but `remove`'s).
-
-    `placeholder_init=True` creates the variables as zeros instead of drawing random values, for a model
-    whose every weight is loaded next: drawing 61M random numbers costs about 330 MB of peak memory. The
-    layers keep their usual initializers in their configs.
-    """
-
-    def apply(layer, tensor):
-        if not placeholder_init:
-            return layer(tensor)
-        saved = layer.kernel_initializer, layer.bias_initializer
-        layer.kernel_initializer = layer.bias_initializer = keras.initializers.Zeros()
-        try:
-            return layer(tensor)
-        finally:
-            layer.kernel_initializer, layer.bias_initializer = saved
-
-    x = inputs
-    for stage in config.ablation(remove):
-        spec = stage.spec
-        index = spec.name.removeprefix("conv")
-        if stage.removed:
-            if not stage.keeps_geometry_without_layer:
-                if spec.padding:
-                    x = keras.layers.ZeroPadding2D(spec.padding, name=f"{spec.name}_pad")(x)
-                x = keras.layers.AveragePooling2D(spec.kernel_size, spec.strides, name=f"{spec.name}_removed")(x)
-            if spec.pool:
-                x = keras.layers.MaxPooling2D(config.pool_size, config.pool_strides, name=f"pool{index}")(x)
-            continue
-        conv_padding = "valid"
-        if spec.strides == 1 and 2 * spec.padding == spec.kernel_size - 1:
-            conv_padding = "same"
-        elif spec.padding:
-            x = keras.layers.ZeroPadding2D(spec.padding, name=f"{spec.name}_pad")(x)
-        conv_kwargs = dict(strides=spec.strides, padding=conv_padding, activation="relu", name=spec.name)
-        if spec.groups > 1:
-            conv = GroupedConv2D(
-                spec.filters,
-                spec.kernel_size,
-                groups=spec.groups,
-                implementation=conv_implementation,
-                **conv_kwargs,
-            )
-        else:
-            conv = keras.layers.Conv2D(spec.filters, spec.kernel_size, **conv_kwargs)
-        x = apply(conv, x)
-        if spec.norm and lrn is not None:
-            x = LocalResponseNormalization(**lrn.to_dict(), name=f"norm{index}")(x)
-        if spec.pool:
-            x = keras.layers.MaxPooling2D(config.pool_size, config.pool_strides, name=f"pool{index}")(x)
-
-    if include_top:
-        x = keras.layers.Flatten(name="flatten")(x)
-        for i, units in enumerate(config.dense_units, start=6):
-            if config.dropout_position == "before_dense":
-                x = keras.layers.Dropout(config.dropout_rate, name=f"drop{i}")(x)
-            x = apply(keras.layers.Dense(units, activation="relu", name=f"fc{i}"), x)
-            if config.dropout_position == "after_relu":
-                x = keras.layers.Dropout(config.dropout_rate, name=f"drop{i}")(x)
-        classifier = keras.layers.Dense(
-            classes, activation=classifier_activation, name="predictions", dtype=output_layer_dtype()
+    if "weights" in kwargs:
+        raise ValueError(
+            f"from_hub sets `weights` itself; pass repo_id instead. Received: weights={kwargs['weights']!r}"
         )
-        x = apply(classifier, x)
-    elif pooling == "avg":
-        x = keras.layers.GlobalAveragePooling2D(name="avg_pool")(x)
-    elif pooling == "max":
-        x = keras.layers.GlobalMaxPooling2D(name="max_pool")(x)
-
-    sources = keras.utils.get_source_inputs(inputs)
-    return keras.Model(sources[0] if len(sources) == 1 else sources, x, name=name)
+    uri = f"{HF_PREFIX}{repo_id}" + (f"@{revision}" if revision else "")
+    parse_hf_uri(uri)
+    return AlexNet(weights=uri, **kwargs)
 
 
-def default_model_name(config: VariantConfig, remove: tuple[str, ...]) -> str:
-    base = "alexnet" if config.name == "original" else f"alexnet_{config.name}"
-    return base + "".join(f"_no_{layer}" for layer in remove)
-
-
-def _known_network(weights):
+def _known_network(weights) -> NetworkRecord | None:
     """The NetworkRecord of registered weights or a local checkpoint directory, without fetching."""
-    from keras_alexnet.weights.network import NETWORK_FILENAME, NetworkRecord
-    from keras_alexnet.weights.registry import get_weights_record, is_registered
-
     text = os.fspath(weights)
     if is_registered(text):
         return get_weights_record(text).network
@@ -391,15 +317,6 @@ def _as_lrn(lrn) -> LRNConfig:
     raise ValueError(f"`lrn` must be an LRNConfig or a dict of its fields. Received: lrn={lrn!r}")
 
 
-def _channels_axis() -> int:
-    return -1 if keras.config.image_data_format() == "channels_last" else 0
-
-
-def _default_shape(config: VariantConfig) -> tuple:
-    size = config.default_size
-    return (size, size, 3) if _channels_axis() == -1 else (3, size, size)
-
-
 def _make_inputs(config, include_top, pretrained, input_tensor, input_shape):
     if input_shape is None and input_tensor is not None:
         input_shape = tuple(input_tensor.shape[1:])
@@ -422,9 +339,9 @@ def _entries(shape) -> tuple | None:
 
 
 def _check_input_shape(config, include_top, pretrained, input_shape) -> tuple:
-    default = _default_shape(config)
+    default = default_shape(config)
     if input_shape is None:
-        return default if include_top else ((None, None, 3) if _channels_axis() == -1 else (3, None, None))
+        return default if include_top else ((None, None, 3) if channels_axis() == -1 else (3, None, None))
     entries = _entries(input_shape)
     if entries is None or len(entries) != 3:
         raise ValueError(
@@ -437,7 +354,7 @@ def _check_input_shape(config, include_top, pretrained, input_shape) -> tuple:
                 f"{default}. Received: input_shape={entries!r}"
             )
     input_shape = tuple(None if entry is None else int(entry) for entry in entries)
-    channel_axis = _channels_axis()
+    channel_axis = channels_axis()
     channels = input_shape[channel_axis]
     spatial = [s for i, s in enumerate(input_shape) if i != channel_axis % 3]
     if pretrained and channels != 3:
