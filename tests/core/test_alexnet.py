@@ -222,3 +222,60 @@ def test_fused_and_split_models_agree():
     split.set_weights(fused.get_weights())
     x = rng.normal(size=(2, 99, 99, 3)).astype("float32") * 50
     np.testing.assert_allclose(fused(x).numpy(), split(x).numpy(), rtol=1e-4, atol=1e-4)
+
+
+# -- the network record inside the model (keras_alexnet.models.model.AlexNetModel) ----------------------------------
+
+
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"lrn": {"k": 1.0, "average": True, "size": 3}},
+        {"remove": ("conv4",)},
+        {"variant": "torchvision"},
+    ],
+    ids=["lrn", "remove", "torchvision"],
+)
+def test_saved_model_keeps_its_network_record(tmp_path, kwargs):
+
+    # Without the top and at a small input, so that saving is fast; the record is the same object either way.
+    model = keras_alexnet.AlexNet(include_top=False, input_shape=(67, 67, 3), **kwargs)
+    record = keras_alexnet.network_record(model)
+    if "remove" in kwargs:
+        assert record.removed == ("conv4",)
+    if "lrn" in kwargs:
+        assert record.lrn.size == 3 and record.lrn.k == 1.0
+    model.save(tmp_path / "model.keras")
+    loaded = keras.saving.load_model(tmp_path / "model.keras")
+    assert type(loaded).__name__ == "AlexNetModel"
+    assert keras_alexnet.network_record(loaded) == record
+    x = np.random.default_rng(0).uniform(-100, 100, (2, 67, 67, 3)).astype("float32")
+    np.testing.assert_allclose(loaded.predict(x, verbose=0), model.predict(x, verbose=0), rtol=1e-5, atol=1e-5)
+
+
+def test_network_record_of_a_non_alexnet_is_a_clear_error():
+
+    inputs = keras.Input((4,))
+    with pytest.raises(ValueError, match="not an AlexNet built by keras_alexnet"):
+        keras_alexnet.network_record(keras.Model(inputs, keras.layers.Dense(2)(inputs)))
+
+
+def test_input_tensor_and_sub_models_keep_working():
+
+    tensor = keras.Input((80, 80, 3))
+    model = keras_alexnet.AlexNet(include_top=False, input_tensor=tensor, pooling="avg", variant="torchvision")
+    assert model.input is tensor and model.output_shape == (None, 256)
+    full = keras_alexnet.AlexNet(variant="torchvision")
+    fc7 = keras.Model(full.input, full.get_layer("fc7").output)
+    assert fc7.output_shape == (None, 4096)
+
+
+@pytest.mark.parametrize("variant", ["original", "torchvision"])
+def test_counts_by_formula_match_built_models(variant):
+    from keras_alexnet.models.config import count_params
+
+    full = keras_alexnet.AlexNet(variant=variant, classes=10)
+    notop = keras_alexnet.AlexNet(variant=variant, include_top=False)
+    assert count_params(variant, 10) == full.count_params()
+    assert count_params(variant, include_top=False) == notop.count_params()
+    assert count_params(variant) == {"original": 60_965_224, "torchvision": 61_100_840}[variant]
