@@ -4,7 +4,7 @@ For maintainers with a Hub token (HF_TOKEN or `hf auth login`; never printed) an
 network: fetch the original(s) of NAME, convert, cross-check the originals
 against each other, verify parity against the original's own runtime on real
 photographs, push, tag, pull back into an empty cache and compare bit for bit,
-then print the registry fields to paste (`keras_alexnet.weights.release`).
+then print the registry fields to paste (`keras_alexnet.release`).
 
 Example:
 
@@ -44,7 +44,7 @@ def register(subparsers) -> None:
         type=non_negative_float,
         default=None,
         help="largest |difference| allowed between the Keras weights of two originals (default: "
-        "CROSS_CHECK_TOLERANCE of keras_alexnet/weights/release.py, 1e-6, justified there)",
+        "CROSS_CHECK_TOLERANCE of keras_alexnet/release.py, 1e-6, justified there)",
     )
     parser.add_argument(
         "--work-dir", default=None, help="scratch directory for the checks (about 1 GB; default: the cache)"
@@ -68,7 +68,7 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _release(args: argparse.Namespace) -> int:
-    from keras_alexnet.weights.release import CROSS_CHECK_TOLERANCE, org_note, release
+    from keras_alexnet.release import CROSS_CHECK_TOLERANCE, org_note, release
 
     result = release(
         args.name,

@@ -181,10 +181,6 @@ def download_original(original: Original, *, progress: bool = True) -> Path:
     return dest
 
 
-#: The name `keras_alexnet.weights.release` calls.
-_download_original = download_original
-
-
 def _matches(path: Path, original: Original) -> bool:
     """Whether `path` has `original`'s size (when recorded) and checksums."""
     if original.size is not None and path.stat().st_size != original.size:

@@ -18,10 +18,7 @@ import pytest
 from origin_server import OriginServer
 
 from keras_alexnet.cli.main import main
-from keras_alexnet.weights.hub import HubTagMovedError, resolve_registered_hub_copy
-from keras_alexnet.weights.publish import check_tag_name, push_to_hub, set_tag
-from keras_alexnet.weights.registry import HubLocation, Original, get_weights_record, register_weights
-from keras_alexnet.weights.release import (
+from keras_alexnet.release import (
     CROSS_CHECK_TOLERANCE,
     CrossCheck,
     compare_weights,
@@ -29,6 +26,9 @@ from keras_alexnet.weights.release import (
     require_cross_check,
     top_k,
 )
+from keras_alexnet.weights.hub import HubTagMovedError, resolve_registered_hub_copy
+from keras_alexnet.weights.publish import check_tag_name, push_to_hub, set_tag
+from keras_alexnet.weights.registry import HubLocation, Original, get_weights_record, register_weights
 from keras_alexnet.weights.resolve import WeightsUnavailableError
 
 NAME = "bvlc_imagenet1k"

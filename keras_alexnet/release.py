@@ -24,7 +24,7 @@ is pushed before every check on this machine has passed):
 
 Example:
 
->>> from keras_alexnet.weights.release import CrossCheck
+>>> from keras_alexnet.release import CrossCheck
 >>> CrossCheck("a.onnx", "b.caffemodel", 16, 0.0, "conv1/kernel").summary()
 'cross-check b.caffemodel vs a.onnx: 16 arrays, largest |difference| 0 (conv1/kernel), tolerance 1e-06: ok'
 """
@@ -41,8 +41,31 @@ from pathlib import Path
 
 import numpy as np
 
-from keras_alexnet.weights.publish import PushResult
+from keras_alexnet.convert import assemble, verify
+from keras_alexnet.convert.api import converter_available, converter_for
+from keras_alexnet.convert.verify import verify_parity
+from keras_alexnet.errors import check_free_space
+from keras_alexnet.eval_preprocessing import eval_preprocessing
+from keras_alexnet.image_io import load_image
+from keras_alexnet.labels import class_labels as labels_of
+from keras_alexnet.preprocessing import preprocess_input
+from keras_alexnet.pretrained import check_converted
+from keras_alexnet.samples import sample_image_paths
+from keras_alexnet.weights.cache import cache_dir
+from keras_alexnet.weights.checkpoint import (
+    MODEL_CARD_FILENAME,
+    checkpoint_bytes,
+    sha256_file,
+    verify_checksums,
+    write_checkpoint,
+)
+from keras_alexnet.weights.checksums import ChecksumMismatchError
+from keras_alexnet.weights.download import DownloadError
+from keras_alexnet.weights.fetch import download_original
+from keras_alexnet.weights.hub import resolve_registered_hub_copy
+from keras_alexnet.weights.publish import PushResult, check_tag_name, push_to_hub, set_tag
 from keras_alexnet.weights.registry import HubLocation, Original, WeightsRecord, get_weights_record, hub_org
+from keras_alexnet.weights.resolve import WeightsUnavailableError
 
 #: The largest |difference| allowed between the Keras weights converted from two originals of one checkpoint.
 #: The originals are float32 copies of the same trained blobs and the converters only transpose and reshape, so
@@ -135,11 +158,6 @@ class ReleaseResult:
 
 def fetch_originals(record: WeightsRecord, *, progress: bool = True) -> tuple[list[FetchedOriginal], list[str]]:
     """Download and verify every reachable original of `record`; return them and what failed, per original."""
-    from keras_alexnet.weights.checksums import ChecksumMismatchError
-    from keras_alexnet.weights.download import DownloadError
-    from keras_alexnet.weights.fetch import converter_available
-    from keras_alexnet.weights.resolve import WeightsUnavailableError
-
     fetched, failures = [], []
     for original in record.originals:
         if not converter_available(original.format):
@@ -158,20 +176,14 @@ def _fetch_one(original: Original, *, progress: bool) -> FetchedOriginal:
     `downloaded` (removed after the release) only for a file the release itself put into keras_alexnet's
     downloads folder; a Hub-hosted original stays in the Hugging Face cache, which Hub tools manage.
     """
-    from keras_alexnet.weights import fetch
-    from keras_alexnet.weights.cache import cache_dir
-
     ours = cache_dir() / "downloads" / original.filename
     existed = ours.is_file()
-    path = fetch._download_original(original, progress=progress)
+    path = download_original(original, progress=progress)
     return FetchedOriginal(original, path, original.checksum, downloaded=not existed and path == ours)
 
 
 def convert_in_memory(fetched: FetchedOriginal, record: WeightsRecord):
     """`(keras.Model, NetworkRecord)` converted from `fetched`, checked to be the network of `record`."""
-    from keras_alexnet.convert import assemble
-    from keras_alexnet.convert.api import converter_for
-
     model, network = converter_for(fetched.original.format)(fetched.path)
     if network.to_dict() != record.network.to_dict():
         raise ValueError(
@@ -228,22 +240,14 @@ def sample_batch(network) -> tuple[list[Path], np.ndarray, str]:
     Returns the paths, the NHWC batch and the preprocessing in words: what `keras-alexnet predict` does by default
     for that checkpoint, so its top-5 can be compared with the card's.
     """
-    import keras_alexnet
-    from keras_alexnet.eval_preprocessing import eval_preprocessing
-    from keras_alexnet.image_io import load_image
-    from keras_alexnet.samples import sample_image_paths
-
     paths = sample_image_paths()
     images = np.stack([load_image(p, weights=network) for p in paths])
-    batch = keras_alexnet.preprocess_input(images, mode=network.preprocessing)
+    batch = preprocess_input(images, mode=network.preprocessing)
     return paths, batch, eval_preprocessing(network).describe()
 
 
 def reference_predictions(fetched: FetchedOriginal, network, top: int = TOP_K) -> ReferencePredictions | None:
     """Top-`top` of the sample images by `fetched`'s own runtime; None for a format without one here (Caffe)."""
-    from keras_alexnet.convert import verify
-    from keras_alexnet.weights.checkpoint import sha256_file
-
     runtime = REFERENCE_RUNTIMES.get(fetched.original.format)
     if runtime is None:
         return None
@@ -266,8 +270,6 @@ def reference_predictions(fetched: FetchedOriginal, network, top: int = TOP_K) -
 
 def class_labels(network) -> list[tuple[str, str]]:
     """(class id, readable label) of each output, as `keras_alexnet.labels` names them."""
-    from keras_alexnet.labels import class_labels as labels_of
-
     return [(label.id, label.name) for label in labels_of(network)]
 
 
@@ -309,10 +311,6 @@ def release_card(card: str, parity_summary: str, checks: list[CrossCheck], refer
 
 def write_release_checkpoint(model, network, record: WeightsRecord, fetched: FetchedOriginal, directory: Path):
     """Write the checkpoint of `model` and verify it against `fetched`'s own runtime; return the ParityReport."""
-    from keras_alexnet.convert.verify import verify_parity
-    from keras_alexnet.weights.checkpoint import write_checkpoint
-    from keras_alexnet.weights.fetch import check_converted
-
     write_checkpoint(model, directory, network, record=record)
     check_converted(directory, record)
     parity = verify_parity(directory, fetched.path, fetched.original.format)
@@ -332,8 +330,6 @@ def checkpoint_files(directory: Path) -> dict[str, Path]:
 def compare_pulled(pushed: Path, pulled: Path) -> list[str]:
     """Raise ValueError unless `pulled` holds exactly `pushed`'s files, byte for byte; return their names."""
     import filecmp
-
-    from keras_alexnet.weights.checkpoint import verify_checksums
 
     mine = checkpoint_files(pushed)
     theirs = {name: path for name, path in checkpoint_files(pulled).items() if name not in HUB_FILES}
@@ -369,8 +365,6 @@ def published_record(record: WeightsRecord, fields: dict[str, str]) -> WeightsRe
 @contextlib.contextmanager
 def _work_directory(work_dir: str | os.PathLike | None) -> Iterator[Path]:
     """A scratch directory for the checkpoint and the pulled copy, removed afterwards (the checks cost ~1 GB)."""
-    from keras_alexnet.weights.cache import cache_dir
-
     parent = Path(work_dir) if work_dir is not None else cache_dir()
     parent.mkdir(parents=True, exist_ok=True)
     with tempfile.TemporaryDirectory(prefix=".release.", dir=parent) as tmp:
@@ -396,11 +390,6 @@ def release(
     Raises ValueError (nothing pushed) when no original is reachable, two
     originals disagree, or the conversion does not reproduce its original.
     """
-    from keras_alexnet.errors import check_free_space
-    from keras_alexnet.weights.checkpoint import MODEL_CARD_FILENAME, checkpoint_bytes
-    from keras_alexnet.weights.hub import resolve_registered_hub_copy
-    from keras_alexnet.weights.publish import check_tag_name, push_to_hub, set_tag
-
     record = get_weights_record(name) if isinstance(name, str) else name
     if repo_id.count("/") != 1 or not all(repo_id.split("/")):
         raise ValueError(f"`--repo-id` must look like 'org/name'. Received: repo_id={repo_id!r}")
