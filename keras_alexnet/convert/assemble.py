@@ -30,7 +30,14 @@ import keras
 import numpy as np
 
 from keras_alexnet.models.build import build_alexnet, default_input
-from keras_alexnet.models.config import LRNConfig, NetworkRecord, VariantConfig, count_params, get_variant
+from keras_alexnet.models.config import (
+    VARIANT_NAMES,
+    LRNConfig,
+    NetworkRecord,
+    VariantConfig,
+    count_params,
+    get_variant,
+)
 from keras_alexnet.models.model import AlexNetModel
 from keras_alexnet.weights.loading import load_resolved_weights
 from keras_alexnet.weights.resolved import read_checkpoint_dir
@@ -156,7 +163,7 @@ def check_pool(
 
 def variant_from_first_conv(out_channels: int, source: str) -> str:
     """ "original" for 96 conv1 filters, "torchvision" for 64."""
-    for name in ("original", "torchvision"):
+    for name in VARIANT_NAMES:
         if get_variant(name).convs[0].filters == out_channels:
             return name
     raise ValueError(

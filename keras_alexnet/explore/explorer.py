@@ -33,6 +33,7 @@ from keras_alexnet.analysis.layers import spatial_layer_names
 from keras_alexnet.eval_preprocessing import eval_preprocessing
 from keras_alexnet.explore.encode import png_data_uri
 from keras_alexnet.explore.neighbours import DEFAULT_K, NeighbourIndex
+from keras_alexnet.models.config import VARIANT_NAMES
 from keras_alexnet.weights.network import NetworkRecord
 
 #: Predictions listed per image.
@@ -336,7 +337,7 @@ class Explorer:
         from keras_alexnet.explore.architecture import architecture, variant_architecture
 
         variants = [{"variant": self.network.variant, "this_model": True, **architecture(self.model)}]
-        for name in ("original", "torchvision"):
+        for name in VARIANT_NAMES:
             if name != self.network.variant:
                 variants.append({"variant": name, "this_model": False, **variant_architecture(name)})
         return {"variants": variants}
