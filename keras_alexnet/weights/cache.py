@@ -28,10 +28,13 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from keras_alexnet.weights.checkpoint import CheckpointCheck, check_checkpoint
+from keras_alexnet.weights.hub import is_offline
+from keras_alexnet.weights.network import NETWORK_FILENAME
+from keras_alexnet.weights.resolved import ResolvedWeights, WeightsUnavailableError, read_checkpoint_dir
+
 if TYPE_CHECKING:
-    from keras_alexnet.weights.checkpoint import CheckpointCheck
     from keras_alexnet.weights.registry import WeightsRecord
-    from keras_alexnet.weights.resolve import ResolvedWeights
 
 CACHE_ENV = "KERAS_ALEXNET_CACHE"
 #: The folder of downloaded originals inside the cache (not a checkpoint).
@@ -94,8 +97,6 @@ def set_aside(directory: str | os.PathLike) -> Path:
 
 def check_cache_entry(directory: str | os.PathLike, *, rehash: bool = False) -> CheckpointCheck:
     """`check_checkpoint` of a cache entry: every file checksums.json lists must be there, checksums.json too."""
-    from keras_alexnet.weights.checkpoint import check_checkpoint
-
     return check_checkpoint(directory, require_all=True, rehash=rehash)
 
 
@@ -107,9 +108,6 @@ def verified_checkpoint(record: WeightsRecord, *, repair: bool = False) -> Resol
     the caller fetch or convert it again. When nothing can (offline mode, no Hub copy), the one-line
     `WeightsUnavailableError` says so and how to fix it.
     """
-    from keras_alexnet.weights.network import NETWORK_FILENAME
-    from keras_alexnet.weights.resolve import WeightsUnavailableError, read_checkpoint_dir
-
     directory = checkpoint_cache_dir(record.name)
     if not (directory / NETWORK_FILENAME).is_file():
         return None
@@ -124,8 +122,6 @@ def verified_checkpoint(record: WeightsRecord, *, repair: bool = False) -> Resol
     except FileNotFoundError:  # gone meanwhile (removed by hand): nothing to set aside
         return None
     moved = f"it was moved to {kept} (delete that folder once you no longer need it)"
-    from keras_alexnet.weights.hub import is_offline
-
     if is_offline() and not record.hub.published:
         raise WeightsUnavailableError(
             f"{what[0].upper()}{what[1:]}; {moved}. It cannot be fetched again here: offline mode is on "

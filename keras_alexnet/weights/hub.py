@@ -43,7 +43,7 @@ from keras_alexnet.weights.checkpoint import (
     sha256_file,
 )
 from keras_alexnet.weights.checksums import ChecksumMismatchError
-from keras_alexnet.weights.network import NETWORK_FILENAME
+from keras_alexnet.weights.network import NETWORK_FILENAME, NetworkRecord
 from keras_alexnet.weights.registry import WeightsRecord
 from keras_alexnet.weights.resolved import (
     HF_PREFIX,
@@ -275,8 +275,6 @@ def _deleted_if_damaged(path: Path) -> Iterator[None]:
 
 def _read_downloaded_checkpoint(directory: Path, repo_id: str) -> ResolvedWeights:
     """`read_checkpoint_dir` of a downloaded snapshot; a damaged keras_alexnet.json is deleted from the cache."""
-    from keras_alexnet.weights.network import NetworkRecord
-
     with _deleted_if_damaged(directory / NETWORK_FILENAME):
         NetworkRecord.read(directory, fix=_hub_fix(repo_id))
     return read_checkpoint_dir(directory)
