@@ -4,7 +4,9 @@ The record (variant, classes, LRN constants, input size, preprocessing, removed
 stages, class names, pixel mean) is part of `get_config()` under "network" and
 comes back in `from_config`, so it survives `model.save` /
 `keras.saving.load_model` (as KerasHub's backbones keep their arguments in their
-configs). `network_record(model)` reads it.
+configs). `network_record(model)` reads it. As for the package's layers, the
+class is registered with Keras when this module is imported (`import keras_alexnet`
+does), so import keras_alexnet before `keras.saving.load_model` of such a file.
 
 Example:
 
