@@ -40,7 +40,6 @@ from collections.abc import Callable
 from pathlib import Path
 
 import keras
-import numpy as np
 import tensorflow as tf
 
 from keras_alexnet.training.callbacks import nan_message
@@ -201,18 +200,17 @@ class CustomLoop:
         global_batch_size: int,
         validation_data: tf.data.Dataset | None = None,
         steps_per_epoch: int | None = None,
-        kill_after_steps: int | None = None,
     ) -> list[dict]:
         """Train from the restored (or initial) epoch/step to `epochs`; returns one log dict per epoch.
 
         `dataset_fn(epoch)` returns that epoch's batches (global batch size, deterministic for a
-        given epoch). `kill_after_steps` (tests only) SIGKILLs this process after that many steps.
+        given epoch).
         """
         if self._train_step is None:
             self._build_steps(global_batch_size)
         if self.schedule is not None:
             self.optimizer.learning_rate.assign(self.schedule.learning_rate)
-        history, done = [], 0
+        history = []
         start_epoch = int(self.epoch.numpy())
         for epoch in range(start_epoch, epochs):
             skip = int(self.step_in_epoch.numpy()) if epoch == start_epoch else 0
@@ -228,7 +226,6 @@ class CustomLoop:
                 out = {k: float(v) for k, v in self._train_step(batch).items()}
                 totals = out if totals is None else {k: totals[k] + out[k] for k in out}
                 step += 1
-                done += 1
                 mean_loss = out["loss"] / max(out["count"], 1.0)
                 if not math.isfinite(mean_loss):
                     raise RuntimeError(nan_message(epoch, step - 1, mean_loss, self.checkpoint_dir))
@@ -236,8 +233,6 @@ class CustomLoop:
                 progbar.update(step, [("loss", mean_loss), ("top1_error", out["top1_error"] / out["count"])])
                 if self.checkpoint_every and int(self.optimizer.iterations.numpy()) % self.checkpoint_every == 0:
                     self.save()
-                if kill_after_steps is not None and done >= kill_after_steps:
-                    sigkill_self()
             if totals is None:
                 raise ValueError(f"Epoch {epoch + 1} produced no batches. Received: an empty training dataset")
             logs = {k: totals[k] / totals["count"] for k in ("loss", "top1_error", "top5_error")}
@@ -261,17 +256,6 @@ class CustomLoop:
         return history
 
 
-KILL_ENV = "KERAS_ALEXNET_SIGKILL_AFTER_STEPS"
-
-
-def sigkill_self() -> None:
-    """Die at once, as a crashed or preempted machine would (used by the resume tests)."""
-    import os
-    import signal
-
-    os.kill(os.getpid(), signal.SIGKILL)
-
-
 def _data_sharded(dataset: tf.data.Dataset) -> tf.data.Dataset:
     """Shard by data (not files) across workers: each worker reads the stream and keeps its slices."""
     options = tf.data.Options()
@@ -282,8 +266,3 @@ def _data_sharded(dataset: tf.data.Dataset) -> tf.data.Dataset:
 def _task_id(strategy) -> int:
     resolver = getattr(strategy, "cluster_resolver", None)
     return int(getattr(resolver, "task_id", 0) or 0)
-
-
-def weights_array(model) -> list[np.ndarray]:
-    """The model's weights as NumPy arrays (for comparisons in tests and tools)."""
-    return [np.asarray(w) for w in model.get_weights()]

@@ -31,7 +31,6 @@ import csv
 import dataclasses
 import io
 import json
-import os
 import sys
 import time
 from collections.abc import Callable
@@ -51,7 +50,7 @@ from keras_alexnet.training.checkpoints import WeightsBackup, select_tf_checkpoi
 from keras_alexnet.training.config import CONFIG_FILENAME, TrainConfig, save_json_atomic
 from keras_alexnet.training.distribute import is_chief, is_multi_worker, make_strategy, scaled_learning_rate
 from keras_alexnet.training.initialization import LSUV, scale_to_unit_activations
-from keras_alexnet.training.loop import KILL_ENV, CustomLoop, sigkill_self
+from keras_alexnet.training.loop import CustomLoop
 from keras_alexnet.training.metrics import top_k_metrics
 from keras_alexnet.training.model import build_training_model
 from keras_alexnet.training.optimizer import PaperSGD
@@ -342,8 +341,6 @@ def _run_fit(
             ),
             EpochModelSaver(run_dir / MODEL_FILENAME),
         ]
-    if _kill_after_steps():
-        callbacks.append(_SigkillAfterSteps(_kill_after_steps()))
     keras_history = model.fit(
         train_ds,
         epochs=config.epochs,
@@ -394,7 +391,6 @@ def _run_custom(
         data_kwargs["batch_size"],
         validation_data=val_ds,
         steps_per_epoch=steps_per_epoch,
-        kill_after_steps=_kill_after_steps(),
     )
 
 
@@ -433,23 +429,6 @@ def trim_log(path: Path, start_epoch: int) -> None:
         file.write(text.getvalue().encode())
 
     write_file_atomic(path, write)
-
-
-def _kill_after_steps() -> int | None:
-    """Test hook: `KERAS_ALEXNET_SIGKILL_AFTER_STEPS=N` makes the process SIGKILL itself after N steps."""
-    value = os.environ.get(KILL_ENV)
-    return int(value) if value else None
-
-
-class _SigkillAfterSteps(keras.callbacks.Callback):
-    def __init__(self, steps: int):
-        super().__init__()
-        self.steps, self.done = steps, 0
-
-    def on_train_batch_end(self, batch, logs=None):
-        self.done += 1
-        if self.done >= self.steps:
-            sigkill_self()
 
 
 def _epoch_logger(run_dir: Path, append: bool):

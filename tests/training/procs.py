@@ -28,9 +28,19 @@ BASE = dict(
 )
 
 
-def start(tmp_path: Path, name: str, config: dict, logical_cpus: int = 0, env: dict | None = None):
+def start(
+    tmp_path: Path,
+    name: str,
+    config: dict,
+    logical_cpus: int = 0,
+    env: dict | None = None,
+    sigkill_after_steps: int | None = None,
+):
+    """Start a worker; with `sigkill_after_steps` it SIGKILLs itself after that many steps (`fixtures.faults`)."""
     out = tmp_path / f"{name}.npz"
     args = {"config": BASE | {"run_dir": str(tmp_path / name)} | config, "out": str(out), "logical_cpus": logical_cpus}
+    if sigkill_after_steps is not None:
+        args["sigkill_after_steps"] = sigkill_after_steps
     full_env = os.environ | {"PYTHONPATH": str(ROOT), "CUDA_VISIBLE_DEVICES": ""} | (env or {})
     process = subprocess.Popen(
         [sys.executable, str(WORKER), json.dumps(args)],

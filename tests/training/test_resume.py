@@ -10,11 +10,9 @@ import numpy as np
 import pytest
 from procs import assert_same, finish, load, run, run_shared, start
 
-KILL = "KERAS_ALEXNET_SIGKILL_AFTER_STEPS"
-
 
 def _kill_then_resume(tmp_path, config: dict, kill_after: int):
-    process, _ = start(tmp_path, "run", config, env={KILL: str(kill_after)})
+    process, _ = start(tmp_path, "run", config, sigkill_after_steps=kill_after)
     output = finish(process)
     assert process.returncode == -9, output[-3000:]  # died by SIGKILL, mid-epoch 2 (4 steps per epoch)
     assert not (tmp_path / "run.npz").exists()

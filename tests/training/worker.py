@@ -3,7 +3,8 @@
 Usage: python tests/training/worker.py '{"config": {...}, "out": "weights.npz", "logical_cpus": 2}'
 
 `logical_cpus` splits the CPU into that many logical devices before TensorFlow starts
-(MirroredStrategy over CPUs). The model is a tiny convnet without dropout, initialised
+(MirroredStrategy over CPUs). `sigkill_after_steps` (optional) makes the process SIGKILL itself
+after that many training steps (`tests/fixtures/faults.py`). The model is a tiny convnet without dropout, initialised
 from fixed seeds, so every process starts from the same weights.
 """
 
@@ -14,7 +15,9 @@ import os
 import sys
 
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
-sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__)))))
+TESTS = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+sys.path.insert(0, os.path.dirname(TESTS))
+sys.path.insert(0, TESTS)  # tests/fixtures
 
 
 def tiny_model(num_classes: int, image_size: int):
@@ -43,6 +46,10 @@ def main() -> None:
         )
     from keras_alexnet.training import TrainConfig, train
 
+    if args.get("sigkill_after_steps"):
+        from fixtures.faults import sigkill_after_steps
+
+        sigkill_after_steps(args["sigkill_after_steps"])
     result = train(TrainConfig(**args["config"]), model_fn=tiny_model)
     np.savez(args["out"], *result.model.get_weights())
     with open(args["out"] + ".json", "w") as f:
