@@ -45,6 +45,17 @@ class AlexNetModel(keras.Model):
         """The network record this model was built with."""
         return self._network
 
+    def export(self, filepath, format: str = "tf_saved_model", verbose=None, input_signature=None, **kwargs):
+        """Keras' `Model.export`; an input signature defaults to the model's input, also for a model never called.
+
+        Keras' ONNX export refuses a functional model that was built but never called ("The model provided has
+        never called"), although its input is known: `AlexNet().export("m.onnx", format="onnx")` works here.
+        """
+        if input_signature is None and len(self.inputs) == 1:
+            spec = self.inputs[0]
+            input_signature = [keras.InputSpec(shape=tuple(spec.shape), dtype=spec.dtype, name=spec.name)]
+        return super().export(filepath, format=format, verbose=verbose, input_signature=input_signature, **kwargs)
+
     def get_config(self) -> dict:
         config = super().get_config()
         if self._network is not None:

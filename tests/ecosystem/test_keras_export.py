@@ -131,3 +131,16 @@ def test_full_size_classifier(tmp_path, format):
     actual = run_in_runtime(path, format, x)
     assert_matches(actual * 1000, expected * 1000)  # softmax outputs: scaled so that the > 1e-2 guard applies
     assert actual.argmax() == expected.argmax()
+
+
+@pytest.mark.parametrize("variant", VARIANTS)
+def test_onnx_export_of_a_model_never_called(tmp_path, variant):
+    """Keras refuses ONNX export of a functional model that was never called; AlexNet's own input is the signature."""
+    pytest.importorskip("onnxruntime")
+    pytest.importorskip("tf2onnx")
+    model = keras_alexnet.AlexNet(include_top=False, input_shape=(SIZE, SIZE, 3), variant=variant)
+    assert not model._called  # the case Keras refuses
+    path = tmp_path / "fresh.onnx"
+    model.export(str(path), format="onnx", verbose=False)
+    x = np.random.default_rng(11).uniform(-120, 130, (2, SIZE, SIZE, 3)).astype("float32")
+    assert_matches(run_in_runtime(path, "onnx", x), np.asarray(model(x)))
