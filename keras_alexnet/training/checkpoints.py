@@ -30,7 +30,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import re
@@ -40,6 +39,7 @@ from pathlib import Path
 
 from keras_alexnet.errors import DamagedFileError
 from keras_alexnet.outputs import is_staging, remove_stale_staging, write_file_atomic
+from keras_alexnet.weights.checksums import sha256_file
 
 RECORD_FORMAT = "keras_alexnet.checkpoint_record"
 #: Checkpoints kept by the `fit` loop's backup (the newest and the one before it).
@@ -54,14 +54,6 @@ Check = Callable[[], tuple[dict | None, str | None]]
 
 class DamagedCheckpointError(DamagedFileError):
     """No checkpoint in `.path` (a run's `backup/` or `checkpoints/`) is intact; the message names each and the fix."""
-
-
-def sha256_file(path: str | os.PathLike, chunk: int = 1 << 20) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as file:
-        while block := file.read(chunk):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 def file_entry(path: str | os.PathLike) -> dict:

@@ -41,7 +41,6 @@ Example:
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import os
 import re
@@ -53,6 +52,7 @@ from keras_alexnet.errors import DamagedFileError, format_bytes, read_json_file
 from keras_alexnet.models.build import build_alexnet, default_input, has_top
 from keras_alexnet.models.config import get_variant
 from keras_alexnet.outputs import apply_umask, check_output, publish, staging_directory
+from keras_alexnet.weights.checksums import known_sha256, sha256_file
 from keras_alexnet.weights.loading import copy_weights_by_name
 from keras_alexnet.weights.model_card import build_model_card
 from keras_alexnet.weights.network import NETWORK_FILENAME, NETWORK_FIX, NetworkRecord
@@ -64,42 +64,6 @@ SIZES_FILENAME = "sizes.json"
 MODEL_CARD_FILENAME = "README.md"
 #: What `save_checkpoint` calls its results in messages.
 CHECKPOINT_KIND = "checkpoint directory (with keras_alexnet.json)"
-
-
-#: sha256 of the files hashed in this process, by `_identity` (device, inode, size, mtime, ctime): see `known_sha256`.
-_KNOWN_DIGESTS: dict[tuple[int, ...], str] = {}
-#: Most digests remembered (the oldest are forgotten first).
-MAX_KNOWN_DIGESTS = 4096
-
-
-def _identity(stat: os.stat_result) -> tuple[int, ...]:
-    """What changes whenever a file's content may have: a write moves mtime and ctime, `os.utime` moves ctime."""
-    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
-
-
-def sha256_file(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
-    """Hex sha256 of a file, read in chunks (remembered for `known_sha256` when the file did not change meanwhile)."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as f:
-        before = _identity(os.fstat(f.fileno()))
-        for chunk in iter(lambda: f.read(chunk_size), b""):
-            digest.update(chunk)
-        after = _identity(os.fstat(f.fileno()))
-    if before == after:
-        while len(_KNOWN_DIGESTS) >= MAX_KNOWN_DIGESTS:
-            del _KNOWN_DIGESTS[next(iter(_KNOWN_DIGESTS))]
-        _KNOWN_DIGESTS[after] = digest.hexdigest()
-    return digest.hexdigest()
-
-
-def known_sha256(path: str | os.PathLike, stat: os.stat_result | None = None) -> str:
-    """`sha256_file(path)`, or the digest this process computed for the unchanged file (same `_identity`).
-
-    The identity is not the path: a checkpoint renamed into place (staging -> cache) keeps its verdict, and a
-    file rewritten in place (new mtime/ctime) or replaced (new inode) is hashed again.
-    """
-    known = _KNOWN_DIGESTS.get(_identity(stat if stat is not None else os.stat(path)))
-    return known if known is not None else sha256_file(path)
 
 
 def is_checkpoint_dir(path: str | os.PathLike) -> bool:

@@ -1,4 +1,8 @@
-"""Verify downloaded files against the checksums the registry records.
+"""The one place keras_alexnet hashes files: sha256 (`sha256_file`, `known_sha256`), sha256+sha1 (`file_digests`).
+
+Checkpoint directories (`keras_alexnet.weights.checkpoint`: checksums.json), training checkpoints'
+records (`keras_alexnet.training.checkpoints`) and the originals' checks against the registry
+(`verify_original` here, `keras_alexnet.convert.checksums`) all hash through these functions.
 
 Example:
 
@@ -16,8 +20,46 @@ import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from keras_alexnet.weights.registry import Original
+if TYPE_CHECKING:  # annotations only: hashing depends on nothing else of the package
+    from keras_alexnet.weights.registry import Original
+
+
+#: sha256 of the files hashed in this process, by `_identity` (device, inode, size, mtime, ctime): see `known_sha256`.
+_KNOWN_DIGESTS: dict[tuple[int, ...], str] = {}
+#: Most digests remembered (the oldest are forgotten first).
+MAX_KNOWN_DIGESTS = 4096
+
+
+def _identity(stat: os.stat_result) -> tuple[int, ...]:
+    """What changes whenever a file's content may have: a write moves mtime and ctime, `os.utime` moves ctime."""
+    return (stat.st_dev, stat.st_ino, stat.st_size, stat.st_mtime_ns, stat.st_ctime_ns)
+
+
+def sha256_file(path: str | os.PathLike, chunk_size: int = 1 << 20) -> str:
+    """Hex sha256 of a file, read in chunks (remembered for `known_sha256` when the file did not change meanwhile)."""
+    digest = hashlib.sha256()
+    with open(path, "rb") as f:
+        before = _identity(os.fstat(f.fileno()))
+        for chunk in iter(lambda: f.read(chunk_size), b""):
+            digest.update(chunk)
+        after = _identity(os.fstat(f.fileno()))
+    if before == after:
+        while len(_KNOWN_DIGESTS) >= MAX_KNOWN_DIGESTS:
+            del _KNOWN_DIGESTS[next(iter(_KNOWN_DIGESTS))]
+        _KNOWN_DIGESTS[after] = digest.hexdigest()
+    return digest.hexdigest()
+
+
+def known_sha256(path: str | os.PathLike, stat: os.stat_result | None = None) -> str:
+    """`sha256_file(path)`, or the digest this process computed for the unchanged file (same `_identity`).
+
+    The identity is not the path: a checkpoint renamed into place (staging -> cache) keeps its verdict, and a
+    file rewritten in place (new mtime/ctime) or replaced (new inode) is hashed again.
+    """
+    known = _KNOWN_DIGESTS.get(_identity(stat if stat is not None else os.stat(path)))
+    return known if known is not None else sha256_file(path)
 
 
 class ChecksumMismatchError(ValueError):

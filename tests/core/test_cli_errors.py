@@ -271,7 +271,7 @@ def test_failure_is_one_clear_line(make_case, tmp_path, monkeypatch, capsys):
 def test_hostile_checksums_never_read_outside_the_directory(tmp_path, monkeypatch):
     """verify_checksums with '../' names: refused before any file outside is opened (hashed)."""
     from keras_alexnet.errors import DamagedFileError
-    from keras_alexnet.weights import checkpoint
+    from keras_alexnet.weights import checkpoint, checksums
 
     outside = tmp_path / "outside.txt"
     outside.write_text("secret")
@@ -279,6 +279,7 @@ def test_hostile_checksums_never_read_outside_the_directory(tmp_path, monkeypatc
     directory.mkdir()
     opened = []
     monkeypatch.setattr(checkpoint, "sha256_file", lambda path: opened.append(path) or "0" * 64)
+    monkeypatch.setattr(checksums, "sha256_file", lambda path: opened.append(path) or "0" * 64)
     for name in ("../outside.txt", str(outside), "sub/../../outside.txt", ""):
         (directory / "checksums.json").write_text(json.dumps({name: "0" * 64}))
         with pytest.raises(DamagedFileError, match="not a plain file name"):

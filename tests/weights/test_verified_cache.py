@@ -30,6 +30,7 @@ from keras_alexnet.cli.main import main
 from keras_alexnet.errors import DamagedFileError
 from keras_alexnet.pretrained import fetch_registered
 from keras_alexnet.weights import checkpoint as checkpoint_module
+from keras_alexnet.weights import checksums as checksums_module
 from keras_alexnet.weights.cache import cache_dir, checkpoint_cache_dir, is_set_aside, set_aside_entries
 from keras_alexnet.weights.checkpoint import (
     SIZES_FILENAME,
@@ -102,8 +103,9 @@ def hashes(monkeypatch):
         read.append(Path(path).name)
         return real(path, *args, **kwargs)
 
-    monkeypatch.setattr(checkpoint_module, "sha256_file", counting)
-    monkeypatch.setattr(checkpoint_module, "_KNOWN_DIGESTS", {})  # as in a new process
+    monkeypatch.setattr(checkpoint_module, "sha256_file", counting)  # checkpoint's rehash path
+    monkeypatch.setattr(checksums_module, "sha256_file", counting)  # known_sha256's first hash
+    monkeypatch.setattr(checksums_module, "_KNOWN_DIGESTS", {})  # as in a new process
     return read
 
 
@@ -123,7 +125,7 @@ def test_checksums_json_stays_readable_by_earlier_readers_and_sizes_sit_beside_i
 def test_sha256_once_per_process_and_sizes_every_time(tmp_path, hashes):
     directory = _standin_entry(tmp_path / "ckpt")
     hashes.clear()
-    checkpoint_module._KNOWN_DIGESTS.clear()  # a new process: nothing verified yet
+    checksums_module._KNOWN_DIGESTS.clear()  # a new process: nothing verified yet
     assert check_checkpoint(directory).ok
     assert sorted(hashes) == sorted(["keras_alexnet.json", WEIGHTS, "notop.weights.h5", "config.json", "sizes.json"])
     hashes.clear()
