@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import argparse
 import json
-from pathlib import Path
 
 from keras_alexnet.cli.arguments import non_negative_int, positive_int
 from keras_alexnet.cli.preprocessing_options import add_preprocessing_arguments, eval_preprocessing_from
+from keras_alexnet.outputs import write_text_atomic
 
 
 def register(subparsers) -> None:
@@ -136,5 +136,5 @@ def run(args: argparse.Namespace) -> int:
     plot_path = plot_evaluation(probabilities, mapped, model_names, args.plot, title, args.top_confusions or 10)
     print(f"wrote {csv_path} and {plot_path}")
     if args.json:
-        Path(args.json).write_text(json.dumps(summary, indent=2) + "\n")
+        write_text_atomic(args.json, json.dumps(summary, indent=2) + "\n")
     return 0

@@ -16,6 +16,7 @@ import os
 from pathlib import Path
 
 from keras_alexnet.cli.arguments import positive_int
+from keras_alexnet.outputs import write_text_atomic
 
 
 def register(subparsers) -> None:
@@ -101,6 +102,6 @@ def run(args: argparse.Namespace) -> int:
     )
     plot_neighbours(query_images, [os.fspath(q) for q in queries], neighbour_images, distances, args.output, title)
     if args.json:
-        Path(args.json).write_text(json.dumps({"metric": args.metric, "results": results}, indent=2) + "\n")
+        write_text_atomic(args.json, json.dumps({"metric": args.metric, "results": results}, indent=2) + "\n")
     print(f"wrote {args.output}")
     return 0
