@@ -1,5 +1,9 @@
 """keras_alexnet: the AlexNet of Krizhevsky, Sutskever and Hinton (2012) for Keras 3.
 
+The names below are imported on first use (PEP 562), so `import keras_alexnet` (and the CLI's
+`--help`) imports neither Keras nor TensorFlow. Our Keras classes are registered when Keras is
+imported (`keras_alexnet.registration`), so `keras.saving.load_model` finds them.
+
 Example:
 
 >>> import keras_alexnet
@@ -7,29 +11,44 @@ Example:
 60965224
 """
 
-from keras_alexnet.analysis.features import feature_extractor
-from keras_alexnet.applications import AlexNet, from_hub
-from keras_alexnet.layers import GroupedConv2D, LocalResponseNormalization
-from keras_alexnet.models import LRNConfig, get_variant, network_record
-from keras_alexnet.preprocessing import decode_predictions, preprocess_input
-from keras_alexnet.version import __version__
-from keras_alexnet.weights import WeightsUnavailableError, get_weights_record, list_weights
-from keras_alexnet.weights.publish import push_to_hub
+from __future__ import annotations
 
-__all__ = [
-    "AlexNet",
-    "GroupedConv2D",
-    "LRNConfig",
-    "LocalResponseNormalization",
-    "WeightsUnavailableError",
-    "__version__",
-    "decode_predictions",
-    "feature_extractor",
-    "from_hub",
-    "get_variant",
-    "get_weights_record",
-    "list_weights",
-    "network_record",
-    "preprocess_input",
-    "push_to_hub",
-]
+import importlib
+
+from keras_alexnet.registration import register_keras_classes, when_imported
+from keras_alexnet.version import __version__ as __version__
+
+#: Public name -> the module that defines it (one line to change when a name moves).
+_EXPORTS = {
+    "AlexNet": "keras_alexnet.applications",
+    "GroupedConv2D": "keras_alexnet.layers",
+    "LRNConfig": "keras_alexnet.models",
+    "LocalResponseNormalization": "keras_alexnet.layers",
+    "WeightsUnavailableError": "keras_alexnet.weights",
+    "decode_predictions": "keras_alexnet.preprocessing",
+    "feature_extractor": "keras_alexnet.analysis.features",
+    "from_hub": "keras_alexnet.applications",
+    "get_variant": "keras_alexnet.models",
+    "get_weights_record": "keras_alexnet.weights",
+    "list_weights": "keras_alexnet.weights",
+    "network_record": "keras_alexnet.models",
+    "preprocess_input": "keras_alexnet.preprocessing",
+    "push_to_hub": "keras_alexnet.weights.publish",
+}
+
+__all__ = sorted([*_EXPORTS, "__version__"])
+
+when_imported("keras", register_keras_classes)
+
+
+def __getattr__(name: str):
+    module_name = _EXPORTS.get(name)
+    if module_name is None:
+        raise AttributeError(f"module 'keras_alexnet' has no attribute {name!r}")
+    value = getattr(importlib.import_module(module_name), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))

@@ -21,7 +21,7 @@ from keras_alexnet.cli.preprocessing_options import add_preprocessing_arguments,
 
 
 def register(subparsers) -> None:
-    from keras_alexnet.analysis.cli_options import add_model_options
+    from keras_alexnet.cli._options import add_model_options
 
     parser = subparsers.add_parser(
         "embed",

@@ -19,8 +19,7 @@ from keras_alexnet.outputs import write_text_atomic
 
 
 def register(subparsers) -> None:
-    from keras_alexnet.analysis.cli_options import add_model_options
-    from keras_alexnet.data.options import add_split_arguments
+    from keras_alexnet.cli._options import add_model_options, add_split_arguments
 
     parser = subparsers.add_parser(
         "evaluate",
@@ -46,7 +45,6 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from keras_alexnet.analysis.cli_options import describe_weights
     from keras_alexnet.analysis.evaluation import (
         WNID,
         label_mapping,
@@ -55,8 +53,8 @@ def run(args: argparse.Namespace) -> int:
         write_per_class_csv,
     )
     from keras_alexnet.analysis.model_io import load_model, weights_network
+    from keras_alexnet.cli._options import describe_weights, source_kwargs
     from keras_alexnet.data import load_eval_dataset, predict_probabilities, top_k_error
-    from keras_alexnet.data.options import source_kwargs
     from keras_alexnet.data.sources import load_source
 
     if not args.plot.lower().endswith(".png"):

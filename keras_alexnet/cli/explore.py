@@ -20,7 +20,7 @@ DEFAULT_PORT = 8000
 
 
 def register(subparsers) -> None:
-    from keras_alexnet.analysis.cli_options import add_model_options
+    from keras_alexnet.cli._options import add_model_options
 
     parser = subparsers.add_parser(
         "explore",

@@ -14,7 +14,7 @@ from pathlib import Path
 
 
 def register(subparsers) -> None:
-    from keras_alexnet.analysis.cli_options import add_model_options
+    from keras_alexnet.cli._options import add_model_options
 
     parser = subparsers.add_parser(
         "kernels",
@@ -29,7 +29,6 @@ def register(subparsers) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
-    from keras_alexnet.analysis.cli_options import describe_weights
     from keras_alexnet.analysis.kernels import (
         conv1_kernels,
         kernel_report,
@@ -38,6 +37,7 @@ def run(args: argparse.Namespace) -> int:
         write_report,
     )
     from keras_alexnet.analysis.model_io import load_model
+    from keras_alexnet.cli._options import describe_weights
 
     output = Path(args.output)
     if output.suffix.lower() != ".png":

@@ -1,8 +1,10 @@
 """Entry point of the `keras-alexnet` command line.
 
-Every module in `keras_alexnet.cli` that defines `register(subparsers)` adds
-its subcommand(s); a subcommand's parser sets `func(args) -> int`. Heavy
-imports (TensorFlow) happen inside `func`, so `--help` is fast.
+`COMMANDS` names every subcommand, its module in `keras_alexnet.cli` and its
+one-line summary; `main` imports only the chosen command's module, whose
+`register(subparsers)` adds its parser (setting `func(args) -> int`), so
+`keras-alexnet --help` and `keras-alexnet CMD --help` import no TensorFlow or
+Keras (tests/core/test_cli_lazy.py). Add a command: its module plus one row.
 
 Failures are reported in one line, `keras-alexnet COMMAND: error: ...`, with
 exit status 1 (130 for Ctrl-C). `describe_failure` maps each kind of failure
@@ -30,11 +32,9 @@ import argparse
 import errno
 import importlib
 import os
-import pkgutil
 import sys
 from urllib.parse import urlsplit
 
-import keras_alexnet.cli as cli_package
 from keras_alexnet.version import __version__
 
 #: Exit status after Ctrl-C (128 + SIGINT), as shells report it.
@@ -51,7 +51,48 @@ class _CommandParser(argparse.ArgumentParser):
         )
 
 
-def build_parser() -> argparse.ArgumentParser:
+#: Subcommand -> (module under keras_alexnet.cli, the summary shown by `keras-alexnet --help`).
+COMMANDS: dict[str, tuple[str, str]] = {
+    "activations": ("activations", "draw the feature maps of one image at one layer (conv1, norm1, pool1, conv2, ...)"),
+    "convert": ("convert", "convert a public original (ONNX, torchvision .pth, Caffe .caffemodel) to a checkpoint"),
+    "embed": ("embed", "store the fc7 feature vectors of images (for `neighbours`)"),
+    "evaluate": (
+        "evaluate",
+        "top-1/top-5 error (centre crop, optionally ten-crop), per-class accuracy CSV, most-confused pairs",
+    ),
+    "explore": ("explore", "a local web page: architecture, an image's top-5/activations/LRN, kernels, neighbours"),
+    "export": ("export", "export AlexNet as a TF SavedModel, ONNX or LiteRT model (predictions checked against Keras)"),
+    "finetune": ("finetune", "fine-tune AlexNet weights on a new dataset (new N-way classifier)"),
+    "info": ("info", "per-layer table of a variant: output shapes, parameters, multiply-accumulates"),
+    "kernels": ("kernels", "draw the conv1 kernels per tower and measure their colour specificity (Figure 3)"),
+    "neighbours": ("neighbours", "retrieve the images of an index nearest to query images in fc7 space (Figure 4)"),
+    "plot": ("plot", "plot a training run's curves (loss, top-1, top-5, lr) to PNG"),
+    "predict": ("predict", "classify images (top-K labels of the checkpoint's classes), streamed, resumable"),
+    "push": ("push", "publish a checkpoint directory on the Hugging Face Hub (one commit)"),
+    "quickstart": (
+        "quickstart",
+        "train the full AlexNet on the embedded digits in minutes, then classify, draw kernels and curves",
+    ),
+    "release": (
+        "release",
+        "convert, check and publish a registered checkpoint on the Hub; print the registry fields to pin",
+    ),
+    "stats": ("stats", "compute mean image / channel mean and RGB PCA of a training set (pixel_stats.npz)"),
+    "train": ("train", "train AlexNet from scratch with the paper's recipe"),
+    "weights": ("weights", "list the registered pretrained weights, or fetch one (`weights fetch NAME`)"),
+}
+
+
+def chosen_command(argv: list[str]) -> str | None:
+    """The subcommand named in `argv` (the first argument that is not an option), or None."""
+    for argument in argv:
+        if not argument.startswith("-"):
+            return argument if argument in COMMANDS else None
+    return None
+
+
+def build_parser(argv: list[str] | None = None) -> argparse.ArgumentParser:
+    """The CLI's parser: with `argv`, only the command it names is loaded (the others are summaries); else all."""
     parser = argparse.ArgumentParser(
         prog="keras-alexnet",
         description="AlexNet (Krizhevsky, Sutskever and Hinton, 2012) for Keras 3.",
@@ -59,18 +100,18 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"keras-alexnet {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the traceback of any error (also after COMMAND)")
     subparsers = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_CommandParser)
-    for module_info in sorted(pkgutil.iter_modules(cli_package.__path__), key=lambda m: m.name):
-        if module_info.name in ("main",) or module_info.name.startswith("_"):
-            continue
-        module = importlib.import_module(f"{cli_package.__name__}.{module_info.name}")
-        if hasattr(module, "register"):
-            module.register(subparsers)
+    chosen = None if argv is None else chosen_command(argv)
+    for name, (module_name, summary) in COMMANDS.items():
+        if argv is None or name == chosen:
+            importlib.import_module(f"keras_alexnet.cli.{module_name}").register(subparsers)
+        else:
+            subparsers.add_parser(name, help=summary, add_help=False)
     return parser
 
 
 def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
-    parser = build_parser()
+    parser = build_parser(sys.argv[1:] if argv is None else argv)
     args = parser.parse_args(argv)
     if not getattr(args, "func", None):
         parser.print_help()

@@ -49,11 +49,11 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     import numpy as np
 
-    from keras_alexnet.analysis.cli_options import describe_weights
     from keras_alexnet.analysis.features import feature_extractor, iter_features
     from keras_alexnet.analysis.index import iter_index_chunks, read_index_metadata
     from keras_alexnet.analysis.model_io import load_model
     from keras_alexnet.analysis.neighbours import plot_neighbours, top_k
+    from keras_alexnet.cli._options import describe_weights
     from keras_alexnet.image_io import load_image
 
     if args.k < 1:

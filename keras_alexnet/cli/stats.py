@@ -9,8 +9,8 @@ Example:
 
 from __future__ import annotations
 
+from keras_alexnet.cli._options import add_split_arguments
 from keras_alexnet.cli.arguments import positive_int
-from keras_alexnet.data.options import add_split_arguments
 
 
 def register(subparsers) -> None:
@@ -28,8 +28,8 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
+    from keras_alexnet.cli._options import source_kwargs
     from keras_alexnet.data import compute_statistics, load_source
-    from keras_alexnet.data.options import source_kwargs
 
     source = load_source(args.dataset, args.split, **source_kwargs(args))
     stats = compute_statistics(source, side=args.resize)

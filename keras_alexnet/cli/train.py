@@ -10,7 +10,7 @@ Example:
 
 from __future__ import annotations
 
-from keras_alexnet.data.options import DATA_HELPS
+from keras_alexnet.cli._options import DATA_HELPS
 from keras_alexnet.training.cli_args import add_dataclass_arguments, dataclass_from_args, given_fields
 
 HELPS = {

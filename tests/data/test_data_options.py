@@ -6,7 +6,8 @@ import dataclasses
 
 import pytest
 
-from keras_alexnet.data.options import DATA_HELPS, DataOptions
+from keras_alexnet.cli._options import DATA_HELPS
+from keras_alexnet.data.options import DataOptions
 from keras_alexnet.training.config import TrainConfig
 from keras_alexnet.training.finetune import FinetuneConfig
 
@@ -43,7 +44,7 @@ def test_train_config_round_trips_through_a_dict():
 def test_split_arguments_defaults_and_required_dataset():
     import argparse
 
-    from keras_alexnet.data.options import add_split_arguments, source_kwargs
+    from keras_alexnet.cli._options import add_split_arguments, source_kwargs
 
     parser = argparse.ArgumentParser()
     add_split_arguments(parser, split="train")

@@ -1,0 +1,70 @@
+"""The one home of command-line options shared by several `keras-alexnet` commands (no heavy imports).
+
+Example:
+
+>>> import argparse
+>>> from keras_alexnet.cli._options import add_model_options
+>>> parser = argparse.ArgumentParser()
+>>> add_model_options(parser)
+>>> parser.parse_args([]).seed
+0
+"""
+
+from __future__ import annotations
+
+import argparse
+
+
+def add_model_options(parser: argparse.ArgumentParser) -> None:
+    """--weights, --variant and --seed (the seed of random weights when --weights is not given)."""
+    parser.add_argument(
+        "--weights",
+        default=None,
+        help="checkpoint directory, registered name, hf:// URI, .keras or .weights.h5 file "
+        "(default: random weights, seeded by --seed)",
+    )
+    parser.add_argument(
+        "--variant",
+        default=None,
+        choices=("original", "torchvision"),
+        help="architecture (default: the checkpoint's, else 'original')",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the random weights (default: 0)")
+
+
+def describe_weights(weights: str | None, seed: int | None) -> str:
+    """A short description of the weights for figure titles."""
+    return str(weights) if weights is not None else f"random weights (seed {seed})"
+
+
+#: Help texts of the `DataOptions` fields (train, finetune) and of the one-split flags (stats, evaluate).
+DATA_HELPS = {
+    "dataset": "'digits' (embedded, offline), 'folder:PATH' (class sub-folders) or a TFDS name (imagenet2012, ...)",
+    "train_split": "training split",
+    "val_split": "validation split",
+    "data_dir": "TFDS data directory",
+    "manual_dir": "TFDS manual-download directory (ImageNet's ILSVRC2012_img_{train,val}.tar)",
+    "download": "let TFDS download and prepare the dataset",
+    "limit": "use only the first N training images",
+    "val_limit": "use only the first N validation images",
+}
+
+
+def add_split_arguments(parser: argparse.ArgumentParser, *, split: str, dataset_default: str | None = "digits") -> None:
+    """`--dataset`, `--split`, `--data-dir`, `--manual-dir`, `--download`, `--limit`: one split of a dataset.
+
+    `dataset_default=None` makes `--dataset` required.
+    """
+    parser.add_argument(
+        "--dataset", default=dataset_default, required=dataset_default is None, help=DATA_HELPS["dataset"]
+    )
+    parser.add_argument("--split", default=split, help=f"split to read (default: {split})")
+    for name in ("data_dir", "manual_dir"):
+        parser.add_argument("--" + name.replace("_", "-"), default=None, help=DATA_HELPS[name])
+    parser.add_argument("--download", action="store_true", help=DATA_HELPS["download"])
+    parser.add_argument("--limit", type=int, default=None, help="use only the first N images")
+
+
+def source_kwargs(args: argparse.Namespace) -> dict:
+    """The `load_source` keyword arguments that `add_split_arguments`' flags give (all but dataset and split)."""
+    return dict(data_dir=args.data_dir, manual_dir=args.manual_dir, download=args.download, limit=args.limit)

@@ -1,0 +1,70 @@
+"""`--help`, `CMD --help` and `import keras_alexnet` import no TensorFlow or Keras; load_model still works."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+
+import pytest
+
+from keras_alexnet.cli.main import COMMANDS
+
+HEAVY = ("tensorflow", "keras", "torch", "jax")
+
+#: Commands whose modules still import TensorFlow at module level (through keras_alexnet.training): to do.
+STILL_HEAVY = {"finetune", "train"}
+
+
+def _heavy_after(code: str) -> list[str]:
+    script = code + f"\nimport sys\nprint('HEAVY:' + ','.join(m for m in {HEAVY!r} if m in sys.modules))"
+    result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
+    line = [line for line in result.stdout.splitlines() if line.startswith("HEAVY:")][-1]
+    return [name for name in line.removeprefix("HEAVY:").split(",") if name]
+
+
+def _help(argv: list[str]) -> str:
+    return (
+        "import contextlib, io\nfrom keras_alexnet.cli.main import main\n"
+        f"with contextlib.redirect_stdout(io.StringIO()):\n    try:\n        main({argv!r})\n"
+        "    except SystemExit:\n        pass\n"
+    )
+
+
+def test_top_level_help_and_import_are_light():
+    assert _heavy_after(_help(["--help"])) == []
+    assert _heavy_after("import keras_alexnet\nassert 'AlexNet' in dir(keras_alexnet)") == []
+
+
+@pytest.mark.parametrize("command", sorted(COMMANDS))
+def test_command_help_is_light(command):
+    if command in STILL_HEAVY:
+        pytest.xfail(f"{command}'s module imports TensorFlow through keras_alexnet.data/training")
+    assert _heavy_after(_help([command, "--help"])) == []
+
+
+def test_table_summaries_match_the_commands():
+    from keras_alexnet.cli.main import build_parser
+
+    choices = build_parser()._subparsers._group_actions[0]._choices_actions
+    assert {action.dest: action.help for action in choices} == {name: row[1] for name, row in COMMANDS.items()}
+
+
+def test_load_model_after_import_keras_alexnet(tmp_path):
+    path = tmp_path / "tiny.keras"
+    build = f"""
+import keras
+from keras_alexnet.layers import GroupedConv2D, LocalResponseNormalization
+inputs = keras.Input((8, 8, 4))
+x = GroupedConv2D(4, 3, groups=2, padding="same")(inputs)
+outputs = LocalResponseNormalization()(x)
+keras.Model(inputs, outputs).save({str(path)!r})
+"""
+    subprocess.run([sys.executable, "-c", build], check=True, timeout=120, capture_output=True)
+    load = f"""
+import keras_alexnet
+import keras
+model = keras.saving.load_model({str(path)!r})
+print(sorted(type(layer).__name__ for layer in model.layers))
+"""
+    result = subprocess.run([sys.executable, "-c", load], capture_output=True, text=True, timeout=120, check=True)
+    assert "GroupedConv2D" in result.stdout and "LocalResponseNormalization" in result.stdout
