@@ -6,12 +6,16 @@ imported (or at once, when it already is). Engineer-facing API: `when_imported` 
 
 Example:
 
->>> import sys
+>>> import json
 >>> from keras_alexnet.registration import when_imported
 >>> seen = []
->>> when_imported("json", lambda module: seen.append(module.__name__))
+>>> when_imported("json", lambda module: seen.append(module.__name__))  # already imported: runs now
+>>> when_imported("tabnanny", lambda module: seen.append(module.__name__))  # runs on first import
 >>> seen
 ['json']
+>>> import tabnanny
+>>> seen
+['json', 'tabnanny']
 """
 
 from __future__ import annotations
