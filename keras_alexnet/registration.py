@@ -91,6 +91,12 @@ class _CallbackLoader(importlib.abc.Loader):
 
 
 def register_keras_classes(_keras: ModuleType | None = None) -> None:
-    """Import the modules whose classes are `@keras.saving.register_keras_serializable` (they register on import)."""
+    """Import the modules whose classes are `@keras.saving.register_keras_serializable` (they register on import).
+
+    When Keras is imported from inside one of our modules (`keras_alexnet.layers` imports keras), importing
+    the others now would re-enter that half-initialised module; that import registers what it defines itself.
+    """
+    if any(name.startswith("keras_alexnet.") and _still_loading(module) for name, module in list(sys.modules.items())):
+        return
     import keras_alexnet.layers  # noqa: F401
     import keras_alexnet.models.model  # noqa: F401
