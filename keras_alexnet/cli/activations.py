@@ -13,11 +13,11 @@ import argparse
 import os
 from pathlib import Path
 
+from keras_alexnet.cli._options import add_model_options, describe_weights
 from keras_alexnet.cli.arguments import positive_int
 
 
 def register(subparsers) -> None:
-    from keras_alexnet.cli._options import add_model_options
 
     parser = subparsers.add_parser(
         "activations",
@@ -36,7 +36,6 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from keras_alexnet.analysis.activations import layer_activations, plot_activations
     from keras_alexnet.analysis.model_io import load_model
-    from keras_alexnet.cli._options import describe_weights
     from keras_alexnet.image_io import load_image
     from keras_alexnet.preprocessing import preprocess_for
 

@@ -15,13 +15,13 @@ from __future__ import annotations
 import argparse
 import os
 
+from keras_alexnet.cli._options import add_model_options
 from keras_alexnet.cli.arguments import positive_int
 from keras_alexnet.cli.batch_options import add_input_arguments, add_runner_arguments
 from keras_alexnet.cli.preprocessing_options import add_preprocessing_arguments, eval_preprocessing_from
 
 
 def register(subparsers) -> None:
-    from keras_alexnet.cli._options import add_model_options
 
     parser = subparsers.add_parser(
         "embed",

@@ -13,13 +13,13 @@ from __future__ import annotations
 import argparse
 import json
 
+from keras_alexnet.cli._options import add_model_options, add_split_arguments, describe_weights, source_kwargs
 from keras_alexnet.cli.arguments import non_negative_int, positive_int
 from keras_alexnet.cli.preprocessing_options import add_preprocessing_arguments, eval_preprocessing_from
 from keras_alexnet.outputs import write_text_atomic
 
 
 def register(subparsers) -> None:
-    from keras_alexnet.cli._options import add_model_options, add_split_arguments
 
     parser = subparsers.add_parser(
         "evaluate",
@@ -53,7 +53,6 @@ def run(args: argparse.Namespace) -> int:
         write_per_class_csv,
     )
     from keras_alexnet.analysis.model_io import load_model, weights_network
-    from keras_alexnet.cli._options import describe_weights, source_kwargs
     from keras_alexnet.data import load_eval_dataset, predict_probabilities, top_k_error
     from keras_alexnet.data.sources import load_source
 

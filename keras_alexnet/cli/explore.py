@@ -14,13 +14,13 @@ import argparse
 import os
 from pathlib import Path
 
+from keras_alexnet.cli._options import add_model_options
 from keras_alexnet.cli.arguments import non_negative_int
 
 DEFAULT_PORT = 8000
 
 
 def register(subparsers) -> None:
-    from keras_alexnet.cli._options import add_model_options
 
     parser = subparsers.add_parser(
         "explore",

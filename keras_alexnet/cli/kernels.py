@@ -12,9 +12,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from keras_alexnet.cli._options import add_model_options, describe_weights
+
 
 def register(subparsers) -> None:
-    from keras_alexnet.cli._options import add_model_options
 
     parser = subparsers.add_parser(
         "kernels",
@@ -37,7 +38,6 @@ def run(args: argparse.Namespace) -> int:
         write_report,
     )
     from keras_alexnet.analysis.model_io import load_model
-    from keras_alexnet.cli._options import describe_weights
 
     output = Path(args.output)
     if output.suffix.lower() != ".png":

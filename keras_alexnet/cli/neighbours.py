@@ -15,6 +15,7 @@ import json
 import os
 from pathlib import Path
 
+from keras_alexnet.cli._options import describe_weights
 from keras_alexnet.cli.arguments import positive_int
 from keras_alexnet.outputs import write_text_atomic
 
@@ -53,7 +54,6 @@ def run(args: argparse.Namespace) -> int:
     from keras_alexnet.analysis.index import iter_index_chunks, read_index_metadata
     from keras_alexnet.analysis.model_io import load_model
     from keras_alexnet.analysis.neighbours import plot_neighbours, top_k
-    from keras_alexnet.cli._options import describe_weights
     from keras_alexnet.image_io import load_image
 
     if args.k < 1:

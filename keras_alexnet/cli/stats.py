@@ -9,7 +9,7 @@ Example:
 
 from __future__ import annotations
 
-from keras_alexnet.cli._options import add_split_arguments
+from keras_alexnet.cli._options import add_split_arguments, source_kwargs
 from keras_alexnet.cli.arguments import positive_int
 
 
@@ -28,7 +28,6 @@ def register(subparsers) -> None:
 
 
 def run(args) -> int:
-    from keras_alexnet.cli._options import source_kwargs
     from keras_alexnet.data import compute_statistics, load_source
 
     source = load_source(args.dataset, args.split, **source_kwargs(args))
