@@ -68,3 +68,17 @@ print(sorted(type(layer).__name__ for layer in model.layers))
 """
     result = subprocess.run([sys.executable, "-c", load], capture_output=True, text=True, timeout=120, check=True)
     assert "GroupedConv2D" in result.stdout and "LocalResponseNormalization" in result.stdout
+
+
+def test_a_missing_extra_is_one_line_naming_it(tmp_path, monkeypatch, capsys):
+    """`plot` with matplotlib faked missing: one stderr line naming the [analysis] extra, exit status 1."""
+    from keras_alexnet.cli.main import main
+
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "log.csv").write_text("epoch,loss,val_top1,val_top5,lr\n0,2.0,0.5,0.2,0.01\n")
+    monkeypatch.setitem(sys.modules, "matplotlib", None)  # `import matplotlib` now raises ModuleNotFoundError
+    assert main(["plot", str(run_dir)]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("keras-alexnet plot: error: ")
+    assert 'pip install "keras-alexnet[analysis]"' in lines[0] and "matplotlib" in lines[0]
