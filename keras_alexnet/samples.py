@@ -15,11 +15,12 @@ from __future__ import annotations
 
 from pathlib import Path
 
+from keras_alexnet.errors import require
+
 
 def sample_image_paths() -> list[Path]:
     """Paths of the sample JPEGs shipped by scikit-learn."""
-    import sklearn
-
+    sklearn = require("sklearn", "convert", "The sample photographs (scikit-learn's china.jpg and flower.jpg)")
     folder = Path(sklearn.__file__).parent / "datasets" / "images"
     paths = sorted(folder.glob("*.jpg"))
     if not paths:

@@ -45,6 +45,7 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_alexnet.errors import require
 from keras_alexnet.eval_preprocessing import EvalPreprocessing
 
 #: File name extensions a folder is searched for (case-insensitive); files named explicitly may have any.
@@ -186,7 +187,7 @@ def parse_tfds_spec(spec: str) -> tuple[str, str]:
 
 def _tfds_builder(spec: str, data_dir: str | None):
     """The prepared TFDS builder and split of `tfds:NAME:SPLIT` (ValueError if unknown or not prepared)."""
-    import tensorflow_datasets as tfds
+    tfds = require("tensorflow_datasets", "train", f"Reading the TFDS input {spec!r}")
 
     from keras_alexnet.data.sources import _classification_keys, _tfds_split
 

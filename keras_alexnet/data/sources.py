@@ -35,6 +35,7 @@ import os
 from pathlib import Path
 
 from keras_alexnet.data.decode import BadRecordCounter, decode_images
+from keras_alexnet.errors import require
 
 EMBEDDED = "digits"
 #: The image files a folder dataset's class folders are searched for (Keras' list).
@@ -89,6 +90,8 @@ def load_source(
 def digits_arrays(split: str = "train"):
     """The embedded set as NumPy: uint8 images (N, 8, 8, 3) and int32 labels (N,)."""
     import numpy as np
+
+    require("sklearn", "train", f"The embedded {EMBEDDED!r} dataset (scikit-learn's digits)")
     from sklearn.datasets import load_digits
 
     if split not in ("train", "validation", "test"):
@@ -192,8 +195,7 @@ def _folder(root: Path, split: str, counter: BadRecordCounter) -> ImageSource:
 
 
 def _tfds(name, split, data_dir, manual_dir, download, shuffle_files, counter) -> ImageSource:
-    import tensorflow_datasets as tfds
-
+    tfds = require("tensorflow_datasets", "train", f"Reading the TFDS dataset {name!r}")
     try:
         builder = tfds.builder(name, data_dir=data_dir)
     except Exception as error:  # tfds raises its own DatasetNotFoundError

@@ -17,6 +17,8 @@ import math
 import os
 from pathlib import Path
 
+from keras_alexnet.errors import require
+
 LOG_FILENAME = "log.csv"
 PLOT_FILENAME = "curves.png"
 PANELS = (
@@ -65,8 +67,7 @@ def _passes_per_row(run_dir: Path) -> tuple[float, str]:
 
 def plot_run(run_dir: str | os.PathLike, output: str | os.PathLike | None = None) -> Path:
     """Plot `run_dir/log.csv` to `output` (default `run_dir/curves.png`); returns the PNG path."""
-    import matplotlib
-
+    matplotlib = require("matplotlib", "analysis", "Plotting a run's curves")
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 

@@ -42,7 +42,7 @@ import tensorflow as tf
 from keras_alexnet.data import PixelStatistics, compute_statistics, make_eval_dataset
 from keras_alexnet.data.pipelines import make_epochs_dataset, make_train_dataset, train_squares
 from keras_alexnet.data.statistics import STATS_NPZ
-from keras_alexnet.errors import TrainingDivergedError
+from keras_alexnet.errors import TrainingDivergedError, require
 from keras_alexnet.models.variants import get_variant
 from keras_alexnet.outputs import write_file_atomic
 from keras_alexnet.training.callbacks import AtomicBackupAndRestore, EpochModelSaver, NaNGuard, save_model_atomic
@@ -93,6 +93,9 @@ class TrainResult:
 def train(config: TrainConfig, model_fn: ModelFn | None = None) -> TrainResult:
     """Train as `config` says; `model_fn(num_classes, image_size)` replaces AlexNet (tests, experiments)."""
     config.validate()
+    # Checked before any work: the TensorBoard events and curves.png are written during and after training.
+    require("tensorboard", "train", "Training (it writes TensorBoard logs)")
+    require("matplotlib", "train", "Training (it draws curves.png)")
     run_dir = Path(config.run_dir)
     if config.deterministic:
         keras.utils.set_random_seed(config.seed)

@@ -8,7 +8,10 @@ nor onnxruntime is needed to convert it. Two checks:
 - in the core-only virtual environment that `.ci/setup` creates (`.venv-core`: `pip install -e .`, no extras;
   another one can be named with KERAS_ALEXNET_CORE_VENV), a random-weight BVLC-structured stand-in is converted
   into a checkpoint and loaded with `AlexNet(weights=DIR)`; its logits on real photographs are compared with
-  ONNX Runtime run here (the independent reference). Skipped, with the reason, where that venv does not exist.
+  ONNX Runtime run here (the independent reference); `keras-alexnet predict --weights DIR --json` run there on a
+  real photograph gives the top-5 that `AlexNet(weights=DIR)` gives here; and a command whose extra is missing
+  (`plot`, the `[analysis]` extra's matplotlib) exits 1 with one line naming the extra. Skipped, with the reason,
+  where that venv does not exist.
 """
 
 from __future__ import annotations
@@ -28,8 +31,9 @@ pytest.importorskip("onnxruntime")
 
 REPO = Path(__file__).resolve().parents[2]
 CORE_VENV_ENV = "KERAS_ALEXNET_CORE_VENV"
-#: What a core install must not have: the `convert`, `export` and `test` extras' packages.
-NOT_CORE = ("torch", "onnx", "onnxruntime", "tf2onnx", "jax")
+#: What a core install must not have: the `train`, `analysis`, `convert`, `export` and `test` extras' packages.
+NOT_CORE = ("torch", "onnx", "onnxruntime", "tf2onnx", "jax", "tensorflow_datasets", "tensorboard", "sklearn")
+NOT_CORE += ("matplotlib",)
 CHILD_TIMEOUT_S = 600
 
 
@@ -39,16 +43,15 @@ def _child_env() -> dict:
     return env
 
 
+def _run_command(argv: list, cwd: Path) -> subprocess.CompletedProcess:
+    return subprocess.run(
+        list(map(os.fspath, argv)), cwd=cwd, env=_child_env(), capture_output=True, text=True, timeout=CHILD_TIMEOUT_S
+    )
+
+
 def _run(python: str | Path, script: str, *args, cwd: Path) -> dict:
     """Run `script` with `python`; it prints one JSON line last, which is returned."""
-    done = subprocess.run(
-        [os.fspath(python), "-c", script, *map(os.fspath, args)],
-        cwd=cwd,
-        env=_child_env(),
-        capture_output=True,
-        text=True,
-        timeout=CHILD_TIMEOUT_S,
-    )
+    done = _run_command([python, "-c", script, *args], cwd=cwd)
     assert done.returncode == 0, f"child failed (exit {done.returncode}):\n{done.stdout[-3000:]}\n{done.stderr[-6000:]}"
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -123,15 +126,16 @@ print(json.dumps({
 """
 
 
-@pytest.mark.slow
-def test_core_install_converts_the_onnx_original_and_matches_onnxruntime(tmp_path, caffe_batch):
+@pytest.fixture(scope="module")
+def core_python(tmp_path_factory) -> Path:
+    """The core-only venv's Python, checked to be core-only and to import this checkout (skip where it is missing)."""
     python = core_venv_python()
     if not python.is_file():
         pytest.skip(
             f"no core-only virtual environment at {python.parent.parent}: run `bash .ci/setup` (it creates "
             f"`.venv-core` with `pip install -e .` and no extras), or point {CORE_VENV_ENV} at one"
         )
-    venv = _run(python, _CHECK_VENV, cwd=tmp_path)
+    venv = _run(python, _CHECK_VENV, cwd=tmp_path_factory.mktemp("core_venv"))
     assert venv["present"] == [], (
         f"{python.parent.parent} is not a core-only install: it has {venv['present']} (extras' packages); "
         "recreate it with `python3.11 -m venv .venv-core && .venv-core/bin/pip install -e .`"
@@ -140,17 +144,30 @@ def test_core_install_converts_the_onnx_original_and_matches_onnxruntime(tmp_pat
         f"{python.parent.parent} imports keras_alexnet from {venv['keras_alexnet']}, not from this checkout "
         f"({REPO}); rerun `bash .ci/setup` here"
     )
-    import onnxruntime as ort
+    return python
 
+
+@pytest.fixture(scope="module")
+def core_conversion(core_python, tmp_path_factory, caffe_batch) -> dict:
+    """A random BVLC-structured ONNX stand-in converted in the core venv: graph, checkpoint, child report, logits."""
     from keras_alexnet.convert.reference_models import build_bvlc_like_onnx, random_bvlc_weights
 
+    tmp_path = tmp_path_factory.mktemp("core_conversion")
     # As the zoo file: declared 224x224 and batch 1, the original's file name (so a checksum mismatch warning).
     graph = build_bvlc_like_onnx(random_bvlc_weights(seed=5), input_size=224, batch_size=1, logits_output=True)
     src = tmp_path / "bvlcalexnet-12.onnx"
     onnx.save(graph, src)
     np.save(tmp_path / "batch.npy", caffe_batch)
-    child = _run(python, _CONVERT_AND_LOAD, src, tmp_path / "ckpt", tmp_path / "batch.npy", tmp_path / "logits.npy",
-                 cwd=tmp_path)  # fmt: skip
+    child = _run(core_python, _CONVERT_AND_LOAD, src, tmp_path / "ckpt", tmp_path / "batch.npy",
+                 tmp_path / "logits.npy", cwd=tmp_path)  # fmt: skip
+    return {"graph": graph, "checkpoint": tmp_path / "ckpt", "child": child, "logits": np.load(tmp_path / "logits.npy")}
+
+
+@pytest.mark.slow
+def test_core_install_converts_the_onnx_original_and_matches_onnxruntime(core_conversion, caffe_batch):
+    import onnxruntime as ort
+
+    graph, child = core_conversion["graph"], core_conversion["child"]
     assert child["available"] == {"onnx": True, "caffe": True, "torchvision": False}
     assert child["imported"] == [] and child["input_shape"] == [227, 227, 3]
 
@@ -160,7 +177,52 @@ def test_core_install_converts_the_onnx_original_and_matches_onnxruntime(tmp_pat
     session = ort.InferenceSession(runnable.SerializeToString(), providers=["CPUExecutionProvider"])
     nchw = caffe_batch.transpose(0, 3, 1, 2)
     expected = np.concatenate([session.run(["fc8_1"], {"data_0": x[None].copy()})[0] for x in nchw])
-    logits = np.load(tmp_path / "logits.npy")
+    logits = core_conversion["logits"]
     assert np.std(expected) > 0.5
     assert max_abs_err(logits, expected) <= 1e-4
     assert (logits.argmax(1) == expected.argmax(1)).all()
+
+
+@pytest.mark.slow
+def test_core_install_classifies_an_image_with_a_local_checkpoint(core_python, core_conversion, sample_image_paths,
+                                                                  tmp_path):  # fmt: skip
+    """`keras-alexnet predict IMAGE --weights DIR --json` in the core venv: the top-5 of `AlexNet(weights=DIR)` here."""
+    import keras_alexnet
+    from keras_alexnet.eval_preprocessing import eval_preprocessing
+    from keras_alexnet.image_io import load_image
+    from keras_alexnet.preprocessing import preprocess_for
+
+    image, checkpoint = sample_image_paths[0], core_conversion["checkpoint"]
+    cli = core_python.parent / "keras-alexnet"
+    done = _run_command([cli, "predict", image, "--weights", checkpoint, "--json", "--no-progress"], cwd=tmp_path)
+    assert done.returncode == 0, f"predict failed (exit {done.returncode}):\n{done.stderr[-4000:]}"
+    (top,) = json.loads(done.stdout)["predictions"].values()
+
+    model = keras_alexnet.AlexNet(weights=str(checkpoint))
+    network = keras_alexnet.network_record(model)
+    spec = eval_preprocessing(network)
+    pixels = load_image(image, size=spec.crop, resize=spec.resize, resize_mode=spec.resize_mode)
+    probabilities = model.predict(preprocess_for(pixels[None], network), verbose=0)[0]
+    expected = np.sort(probabilities)[::-1][:5]
+    assert len(top) == 5 and expected[0] > 10 * expected[4]  # a peaked distribution: the ranking means something
+    np.testing.assert_allclose([row["score"] for row in top], expected, rtol=0, atol=1e-5)
+    # Each class the CLI named has that probability here (robust to near-ties swapping order within 1e-5).
+    np.testing.assert_allclose([probabilities[row["index"]] for row in top], expected, rtol=0, atol=1e-5)
+
+
+@pytest.mark.slow
+def test_core_install_names_the_missing_extra_in_one_line(core_python, tmp_path):
+    """`keras-alexnet plot` needs matplotlib (`[analysis]`): exit 1, one error line naming the extra, no traceback."""
+    run_dir = tmp_path / "run"
+    run_dir.mkdir()
+    (run_dir / "log.csv").write_text("epoch,loss,val_loss\n0,2.0,2.5\n1,1.5,2.0\n")
+    done = _run_command([core_python.parent / "keras-alexnet", "plot", run_dir], cwd=tmp_path)
+    # TensorFlow's own C++ log lines (absl, oneDNN) may precede it; the package's lines start with the program name.
+    errors = [line for line in done.stderr.splitlines() if line.startswith("keras-alexnet")]
+    assert done.returncode == 1, done.stderr[-3000:]
+    assert "Traceback" not in done.stderr, done.stderr[-3000:]
+    assert errors == [
+        "keras-alexnet plot: error: Plotting a run's curves needs the Python package 'matplotlib', which is not "
+        'installed. Install it with `pip install "keras-alexnet[analysis]"`. Received: import matplotlib'
+    ], done.stderr[-3000:]
+    assert not (run_dir / "curves.png").exists()
