@@ -15,7 +15,7 @@ from __future__ import annotations
 
 import importlib
 
-from keras_alexnet.registration import register_keras_classes, when_imported
+from keras_alexnet.registration import register_keras_classes, register_kerashub_classes, when_imported
 from keras_alexnet.version import __version__ as __version__
 
 #: Public name -> the module that defines it (one line to change when a name moves).
@@ -39,6 +39,7 @@ _EXPORTS = {
 __all__ = sorted([*_EXPORTS, "__version__"])
 
 when_imported("keras", register_keras_classes)
+when_imported("keras_hub", register_kerashub_classes)  # KerasHub's from_preset then finds our classes
 
 
 def __getattr__(name: str):

@@ -100,3 +100,10 @@ def register_keras_classes(_keras: ModuleType | None = None) -> None:
         return
     import keras_alexnet.layers  # noqa: F401
     import keras_alexnet.models.model  # noqa: F401
+
+
+def register_kerashub_classes(_keras_hub: ModuleType | None = None) -> None:
+    """Import `keras_alexnet.kerashub`, registering AlexNetBackbone & co., so KerasHub's `from_preset` finds them."""
+    if any(name.startswith("keras_alexnet.") and _still_loading(module) for name, module in list(sys.modules.items())):
+        return
+    import keras_alexnet.kerashub  # noqa: F401
