@@ -58,9 +58,9 @@ def plot_activations(
     image: np.ndarray, maps: np.ndarray, path: str | os.PathLike, title: str, max_maps: int | None = None
 ) -> Path:
     """The input image beside the grid of its feature maps (each scaled to its own range)."""
-    import matplotlib
+    from keras_alexnet.analysis.plotting import matplotlib_module, new_figure, save_figure
 
-    from keras_alexnet.analysis.plotting import new_figure, save_figure
+    matplotlib = matplotlib_module()
 
     shown = maps[..., :max_maps] if max_maps else maps
     mosaic = activation_mosaic(shown)

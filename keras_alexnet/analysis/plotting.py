@@ -16,14 +16,23 @@ from pathlib import Path
 
 import numpy as np
 
+from keras_alexnet.errors import require
 from keras_alexnet.outputs import write_file_atomic
 
 #: Images are drawn at this many inches per grid cell.
 CELL_INCHES = 1.6
+#: Why matplotlib is needed, in the one-line error of an install without the `[analysis]` extra.
+PURPOSE = "Drawing a figure (kernels, activations, neighbours, evaluate's plot)"
+
+
+def matplotlib_module():
+    """`matplotlib`, or `MissingDependencyError` naming the `[analysis]` extra where it is not installed."""
+    return require("matplotlib", "analysis", PURPOSE)
 
 
 def new_figure(width: float, height: float):
     """A matplotlib Figure not registered with pyplot (thread-safe, never shown)."""
+    matplotlib_module()
     from matplotlib.figure import Figure
 
     return Figure(figsize=(width, height))
