@@ -26,7 +26,7 @@ HELPS = {
 
 
 def register(subparsers) -> None:
-    from keras_alexnet.training.finetune import FinetuneConfig
+    from keras_alexnet.training.config import FinetuneConfig
 
     parser = subparsers.add_parser(
         "finetune",

@@ -8,41 +8,29 @@ Example:
 (4, 67, 67, 3)
 """
 
-from keras_alexnet.data.decode import BadRecordCounter, decode_images
-from keras_alexnet.data.evaluation import (
-    EvaluationResult,
-    average_crops,
-    evaluate_top_k,
-    predict_probabilities,
-    top_k_error,
-)
-from keras_alexnet.data.pipelines import (
-    load_eval_dataset,
-    make_epochs_dataset,
-    make_eval_dataset,
-    make_train_dataset,
-    train_squares,
-)
-from keras_alexnet.data.sources import EMBEDDED, ImageSource, digits_arrays, load_source
-from keras_alexnet.data.statistics import PixelStatistics, compute_statistics
+from keras_alexnet.lazy_exports import lazy_exports
 
-__all__ = [
-    "EMBEDDED",
-    "BadRecordCounter",
-    "EvaluationResult",
-    "ImageSource",
-    "PixelStatistics",
-    "average_crops",
-    "compute_statistics",
-    "decode_images",
-    "digits_arrays",
-    "evaluate_top_k",
-    "load_eval_dataset",
-    "load_source",
-    "make_epochs_dataset",
-    "make_eval_dataset",
-    "make_train_dataset",
-    "predict_probabilities",
-    "top_k_error",
-    "train_squares",
-]
+#: Public name -> the module that defines it; imported on first use (`keras_alexnet.lazy_exports`).
+_EXPORTS = {
+    "BadRecordCounter": "keras_alexnet.data.decode",
+    "EMBEDDED": "keras_alexnet.data.sources",
+    "EvaluationResult": "keras_alexnet.data.evaluation",
+    "ImageSource": "keras_alexnet.data.sources",
+    "PixelStatistics": "keras_alexnet.data.statistics",
+    "average_crops": "keras_alexnet.data.evaluation",
+    "compute_statistics": "keras_alexnet.data.statistics",
+    "decode_images": "keras_alexnet.data.decode",
+    "digits_arrays": "keras_alexnet.data.sources",
+    "evaluate_top_k": "keras_alexnet.data.evaluation",
+    "load_eval_dataset": "keras_alexnet.data.pipelines",
+    "load_source": "keras_alexnet.data.sources",
+    "make_epochs_dataset": "keras_alexnet.data.pipelines",
+    "make_eval_dataset": "keras_alexnet.data.pipelines",
+    "make_train_dataset": "keras_alexnet.data.pipelines",
+    "predict_probabilities": "keras_alexnet.data.evaluation",
+    "top_k_error": "keras_alexnet.data.evaluation",
+    "train_squares": "keras_alexnet.data.pipelines",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -7,23 +7,21 @@ Example:
 (0.0005, 90)
 """
 
-from keras_alexnet.training.config import TrainConfig
-from keras_alexnet.training.initialization import apply_initialization, apply_paper_initialization
-from keras_alexnet.training.loop import CustomLoop
-from keras_alexnet.training.metrics import TopKError
-from keras_alexnet.training.optimizer import PaperSGD
-from keras_alexnet.training.schedule import PaperLRSchedule, PlateauState
-from keras_alexnet.training.trainer import TrainResult, train
+from keras_alexnet.lazy_exports import lazy_exports
 
-__all__ = [
-    "CustomLoop",
-    "PaperLRSchedule",
-    "PaperSGD",
-    "PlateauState",
-    "TopKError",
-    "TrainConfig",
-    "TrainResult",
-    "apply_initialization",
-    "apply_paper_initialization",
-    "train",
-]
+#: Public name -> the module that defines it; imported on first use (`keras_alexnet.lazy_exports`).
+_EXPORTS = {
+    "CustomLoop": "keras_alexnet.training.loop",
+    "PaperLRSchedule": "keras_alexnet.training.schedule",
+    "PaperSGD": "keras_alexnet.training.optimizer",
+    "PlateauState": "keras_alexnet.training.schedule",
+    "TopKError": "keras_alexnet.training.metrics",
+    "TrainConfig": "keras_alexnet.training.config",
+    "TrainResult": "keras_alexnet.training.trainer",
+    "apply_initialization": "keras_alexnet.training.initialization",
+    "apply_paper_initialization": "keras_alexnet.training.initialization",
+    "train": "keras_alexnet.training.trainer",
+}
+
+__all__ = sorted(_EXPORTS)
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

@@ -121,3 +121,24 @@ def save_json_atomic(path: str | os.PathLike, data: dict) -> Path:
     from keras_alexnet.outputs import write_text_atomic
 
     return write_text_atomic(path, json.dumps(data, indent=2, sort_keys=True, default=str))
+
+
+FREEZE_OPTIONS = ("conv", "all", "none")
+
+
+@dataclasses.dataclass(kw_only=True)
+class FinetuneConfig(DataOptions):
+    """What `finetune` does; the dataset fields come from `DataOptions`."""
+
+    weights: str
+    variant: str | None = None
+    freeze: str = "conv"
+    epochs: int = 3
+    batch_size: int = 32
+    learning_rate: float = 0.001
+    momentum: float = 0.9
+    weight_decay: float = 0.0005
+    seed: int = 0
+    run_dir: str = "runs/finetune"
+    ten_crop: bool = True
+    verbose: int = 1

@@ -26,7 +26,6 @@ Example:
 
 from __future__ import annotations
 
-import dataclasses
 import os
 import time
 from pathlib import Path
@@ -34,31 +33,10 @@ from pathlib import Path
 import keras
 
 from keras_alexnet.data import evaluate_top_k, make_eval_dataset
-from keras_alexnet.data.options import DataOptions
 from keras_alexnet.data.pipelines import make_epochs_dataset
-from keras_alexnet.training.config import save_json_atomic
+from keras_alexnet.training.config import FREEZE_OPTIONS, FinetuneConfig, save_json_atomic
 from keras_alexnet.training.metrics import top_k_metrics
 from keras_alexnet.training.optimizer import PaperSGD
-
-FREEZE_OPTIONS = ("conv", "all", "none")
-
-
-@dataclasses.dataclass(kw_only=True)
-class FinetuneConfig(DataOptions):
-    """What `finetune` does; the dataset fields come from `DataOptions`."""
-
-    weights: str
-    variant: str | None = None
-    freeze: str = "conv"
-    epochs: int = 3
-    batch_size: int = 32
-    learning_rate: float = 0.001
-    momentum: float = 0.9
-    weight_decay: float = 0.0005
-    seed: int = 0
-    run_dir: str = "runs/finetune"
-    ten_crop: bool = True
-    verbose: int = 1
 
 
 def replace_classifier(model: keras.Model, classes: int, freeze: str = "conv", seed: int = 0) -> keras.Model:

@@ -11,8 +11,6 @@ from keras_alexnet.cli.main import COMMANDS
 
 HEAVY = ("tensorflow", "keras", "torch", "jax")
 
-#: Commands whose modules still import TensorFlow at module level (through keras_alexnet.training): to do.
-STILL_HEAVY = {"finetune", "train"}
 
 
 def _heavy_after(code: str) -> list[str]:
@@ -37,8 +35,6 @@ def test_top_level_help_and_import_are_light():
 
 @pytest.mark.parametrize("command", sorted(COMMANDS))
 def test_command_help_is_light(command):
-    if command in STILL_HEAVY:
-        pytest.xfail(f"{command}'s module imports TensorFlow through keras_alexnet.data/training")
     assert _heavy_after(_help([command, "--help"])) == []
 
 
