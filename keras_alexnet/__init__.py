@@ -13,8 +13,7 @@ Example:
 
 from __future__ import annotations
 
-import importlib
-
+from keras_alexnet.lazy_exports import lazy_exports
 from keras_alexnet.registration import register_keras_classes, register_kerashub_classes, when_imported
 from keras_alexnet.version import __version__ as __version__
 
@@ -42,14 +41,4 @@ when_imported("keras", register_keras_classes)
 when_imported("keras_hub", register_kerashub_classes)  # KerasHub's from_preset then finds our classes
 
 
-def __getattr__(name: str):
-    module_name = _EXPORTS.get(name)
-    if module_name is None:
-        raise AttributeError(f"module 'keras_alexnet' has no attribute {name!r}")
-    value = getattr(importlib.import_module(module_name), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)

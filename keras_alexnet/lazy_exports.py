@@ -8,11 +8,15 @@ Example:
 >>> getattr_, dir_ = lazy_exports("demo", {"dumps": "json"})
 >>> getattr_("dumps").__name__, dir_()
 ('dumps', ['dumps'])
+>>> import keras_alexnet
+>>> keras_alexnet.layers.__name__  # a submodule, imported on first use
+'keras_alexnet.layers'
 """
 
 from __future__ import annotations
 
 import importlib
+import importlib.util
 import sys
 from collections.abc import Callable
 
@@ -23,6 +27,8 @@ def lazy_exports(package: str, exports: dict[str, str]) -> tuple[Callable[[str],
     def get_attribute(name: str):
         module_name = exports.get(name)
         if module_name is None:
+            if not name.startswith("_") and importlib.util.find_spec(f"{package}.{name}") is not None:
+                return importlib.import_module(f"{package}.{name}")  # `package.submodule` without importing it first
             raise AttributeError(f"module {package!r} has no attribute {name!r}")
         value = getattr(importlib.import_module(module_name), name)
         module = sys.modules.get(package)
