@@ -12,9 +12,18 @@ compares the three before anything is timed.
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+
 import numpy as np
 
-from keras_alexnet.convert.reference_models import build_bvlc_like_onnx, random_bvlc_weights
+from keras_alexnet.convert.verify_networks import build_bvlc_like_onnx
+
+# The random weights are test scaffolding, outside the package: tests/fixtures/reference_models.py.
+_TESTS = str(Path(__file__).resolve().parents[1] / "tests")
+if _TESTS not in sys.path:
+    sys.path.append(_TESTS)
+from fixtures.reference_models import random_bvlc_weights  # noqa: E402
 
 INPUT_SIZE = 227
 

@@ -12,9 +12,10 @@ Example:
 
 >>> import tempfile, torch, pathlib
 >>> from keras_alexnet.convert import convert_file
->>> from keras_alexnet.convert.reference_models import random_torchvision_state_dict
+>>> from keras_alexnet.convert.verify_networks import TorchvisionAlexNet
 >>> tmp = pathlib.Path(tempfile.mkdtemp())
->>> torch.save(random_torchvision_state_dict(seed=0), tmp / "random.pth")
+>>> _ = torch.manual_seed(0)
+>>> torch.save(TorchvisionAlexNet().state_dict(), tmp / "random.pth")  # torch's random initial weights
 >>> import warnings; warnings.simplefilter("ignore")  # "random.pth is not a known original"
 >>> convert_file(tmp / "random.pth", tmp / "ckpt").name
 'ckpt'

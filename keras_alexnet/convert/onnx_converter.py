@@ -21,9 +21,12 @@ the declared spatial size is ignored and the converted model takes 227x227.
 
 Example:
 
->>> from keras_alexnet.convert.reference_models import build_bvlc_like_onnx
+>>> import numpy as np
+>>> from keras_alexnet.convert.verify_networks import build_bvlc_like_onnx, bvlc_weight_shapes
 >>> from keras_alexnet.convert.onnx_converter import keras_model_from_onnx
->>> model, network = keras_model_from_onnx(build_bvlc_like_onnx(seed=0, input_size=224))
+>>> rng = np.random.default_rng(0)
+>>> weights = {name: rng.normal(0, 0.01, shape).astype("float32") for name, shape in bvlc_weight_shapes().items()}
+>>> model, network = keras_model_from_onnx(build_bvlc_like_onnx(weights, input_size=224))
 >>> network.variant, network.lrn.k, model.input_shape
 ('original', 1.0, (None, 227, 227, 3))
 """

@@ -5,7 +5,7 @@ field): `ModelProto` (graph, opset imports), `GraphProto` (nodes, initializers,
 inputs, outputs), `NodeProto`, `AttributeProto`, `ValueInfoProto` with the
 tensor type and shape, and `TensorProto` with every place a tensor's values
 can be stored inline: `raw_data` (little-endian bytes; what `onnx.numpy_helper`
-writes, and so the stand-ins of `reference_models`), or the typed fields
+writes, and so the stand-ins of `verify_networks.build_bvlc_like_onnx`), or the typed fields
 `float_data`, `double_data`, `int32_data` (also float16 bits) and `int64_data`.
 A tensor kept in an external file (`data_location` EXTERNAL) is refused: the
 reader opens no path named inside a downloaded file. Every other field of a

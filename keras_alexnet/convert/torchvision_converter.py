@@ -8,9 +8,9 @@ tensors only (never arbitrary objects). Keys must be exactly torchvision's
 
 Example:
 
->>> from keras_alexnet.convert.reference_models import random_torchvision_state_dict
+>>> from keras_alexnet.convert.verify_networks import TorchvisionAlexNet
 >>> from keras_alexnet.convert.torchvision_converter import keras_model_from_torchvision
->>> model, network = keras_model_from_torchvision(random_torchvision_state_dict(seed=0))
+>>> model, network = keras_model_from_torchvision(TorchvisionAlexNet().state_dict())  # torch's random weights
 >>> network.variant, network.preprocessing, model.count_params()
 ('torchvision', 'torch', 61100840)
 """

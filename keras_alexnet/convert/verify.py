@@ -6,7 +6,7 @@ The reference never uses keras_alexnet's layers:
   an output for the logits, and the declared input resized to the size the
   network works at; images are fed one at a time, as the zoo graph's Reshape
   fixes the batch to 1);
-- torchvision: `reference_models.TorchvisionAlexNet` (plain PyTorch) with the
+- torchvision: `verify_networks.TorchvisionAlexNet` (plain PyTorch) with the
   original state dict;
 - Caffe: there is no Caffe runtime here, so the weights read from the
   `.caffemodel` are run through ONNX Runtime in `build_bvlc_like_onnx`'s graph.
@@ -119,8 +119,8 @@ def _onnx_logits(model, nchw: np.ndarray) -> np.ndarray:
 def _torch_logits(src, nchw: np.ndarray) -> np.ndarray:
     torch = require("torch", "convert", "Checking a conversion against PyTorch (--verify)")
 
-    from keras_alexnet.convert.reference_models import TorchvisionAlexNet
     from keras_alexnet.convert.torchvision_converter import load_state_dict
+    from keras_alexnet.convert.verify_networks import TorchvisionAlexNet
 
     state, _ = load_state_dict(src)
     model = TorchvisionAlexNet(num_classes=int(state["classifier.6.weight"].shape[0]))
@@ -132,7 +132,7 @@ def _torch_logits(src, nchw: np.ndarray) -> np.ndarray:
 
 def _caffe_logits(src, nchw: np.ndarray) -> np.ndarray:
     from keras_alexnet.convert.caffe_converter import load_caffemodel, source_weights_from_caffe
-    from keras_alexnet.convert.reference_models import BVLC_CONVS, BVLC_DENSES, build_bvlc_like_onnx
+    from keras_alexnet.convert.verify_networks import BVLC_CONVS, BVLC_DENSES, build_bvlc_like_onnx
 
     weights = source_weights_from_caffe(*load_caffemodel(src))
     names = [c[0] for c in BVLC_CONVS] + [d[0] for d in BVLC_DENSES]

@@ -39,7 +39,7 @@ def small_bvlc_weights(seed: int) -> dict[str, np.ndarray]:
 
     For tests that check where each array ends up, not the network's output: fast to write and parse.
     """
-    from keras_alexnet.convert.reference_models import BVLC_CONVS
+    from fixtures.reference_models import BVLC_CONVS
 
     rng = np.random.default_rng(seed)
     shapes = {name: (out, cin, k, k) for name, out, cin, k, *_ in BVLC_CONVS}

@@ -110,16 +110,17 @@ def write_caffemodel(weights: dict, v1: bool = True, conv2_group: int = 2, extra
 
 @pytest.fixture(scope="module")
 def bvlc_weights():
-    from keras_alexnet.convert.reference_models import random_bvlc_weights
+    from fixtures.reference_models import random_bvlc_weights
 
     return random_bvlc_weights(seed=4)
 
 
 @pytest.mark.slow
 def test_v1_caffemodel_matches_onnxruntime_on_real_images(bvlc_weights, caffe_batch, tmp_path):
+    from fixtures.reference_models import build_bvlc_like_onnx
+
     import keras_alexnet
     from keras_alexnet.convert import UnverifiedOriginalWarning, convert_file
-    from keras_alexnet.convert.reference_models import build_bvlc_like_onnx
     from keras_alexnet.models.variants import CAFFE_LRN
     from keras_alexnet.weights.network import NetworkRecord
 

@@ -79,7 +79,7 @@ print(json.dumps({f: converter_available(f) for f in ("onnx", "caffe", "torchvis
 def test_onnx_converter_needs_neither_onnx_nor_torch(tmp_path):
     """The converter module imports and reads a file onnx wrote with onnx, onnxruntime and torch unimportable;
     `fetch` then offers the ONNX and Caffe originals and skips torchvision's, whose `.pth` needs torch."""
-    from keras_alexnet.convert.reference_models import BVLC_CONVS, BVLC_DENSES, build_bvlc_like_onnx
+    from fixtures.reference_models import BVLC_CONVS, BVLC_DENSES, build_bvlc_like_onnx
 
     weights = small_bvlc_weights(seed=9)
     onnx.save(build_bvlc_like_onnx(weights), tmp_path / "standin.onnx")
@@ -150,7 +150,7 @@ def core_python(tmp_path_factory) -> Path:
 @pytest.fixture(scope="module")
 def core_conversion(core_python, tmp_path_factory, caffe_batch) -> dict:
     """A random BVLC-structured ONNX stand-in converted in the core venv: graph, checkpoint, child report, logits."""
-    from keras_alexnet.convert.reference_models import build_bvlc_like_onnx, random_bvlc_weights
+    from fixtures.reference_models import build_bvlc_like_onnx, random_bvlc_weights
 
     tmp_path = tmp_path_factory.mktemp("core_conversion")
     # As the zoo file: declared 224x224 and batch 1, the original's file name (so a checksum mismatch warning).

@@ -26,9 +26,10 @@ def _run_ort(model, batch_nhwc: np.ndarray, size: int = 227) -> tuple[np.ndarray
 @pytest.mark.slow
 def test_zoo_like_graph_converts_and_matches_onnxruntime(tmp_path, caffe_batch, caplog):
     """Declared 224x224 and batch 1, as in the zoo file; named like the original but different -> warning."""
+    from fixtures.reference_models import build_bvlc_like_onnx, random_bvlc_weights
+
     import keras_alexnet
     from keras_alexnet.convert import UnverifiedOriginalWarning, convert_file
-    from keras_alexnet.convert.reference_models import build_bvlc_like_onnx, random_bvlc_weights
     from keras_alexnet.convert.verify import verify_parity
     from keras_alexnet.models.variants import CAFFE_LRN
 
@@ -54,7 +55,7 @@ def test_zoo_like_graph_converts_and_matches_onnxruntime(tmp_path, caffe_batch, 
 
 def _tiny_graph():
     """The BVLC-like graph with placeholder weights (conv1's real shape only): for structure errors, fast."""
-    from keras_alexnet.convert.reference_models import BVLC_CONVS, BVLC_DENSES, build_bvlc_like_onnx
+    from fixtures.reference_models import BVLC_CONVS, BVLC_DENSES, build_bvlc_like_onnx
 
     weights = {f"{name}_{p}": np.zeros((1,), "float32") for name, *_ in (*BVLC_CONVS, *BVLC_DENSES) for p in "wb"}
     weights["conv1_w"] = np.zeros((96, 3, 11, 11), "float32")
@@ -105,9 +106,10 @@ def test_branching_graph_is_refused():
 
 def test_flatten_node_and_names_do_not_matter():
     """A Flatten instead of the Reshape, and every tensor renamed: same weights in the same places."""
+    from fixtures.reference_models import build_bvlc_like_onnx
+
     from keras_alexnet.convert.assemble import chw_rows_to_hwc
     from keras_alexnet.convert.onnx_converter import source_weights_from_onnx
-    from keras_alexnet.convert.reference_models import build_bvlc_like_onnx
 
     weights = small_bvlc_weights(seed=3)
     graph = build_bvlc_like_onnx(weights, flatten="flatten")
@@ -189,10 +191,10 @@ def test_matmul_add_gemm_variants_and_constant_nodes_read_the_same_weights():
     ONNX Runtime confirms the rewritten graph computes the same function; the converter must then read the
     same (out, in) weights and biases.
     """
+    from fixtures.reference_models import build_bvlc_like_onnx
     from onnx import helper, numpy_helper
 
     from keras_alexnet.convert.onnx_converter import source_weights_from_onnx
-    from keras_alexnet.convert.reference_models import build_bvlc_like_onnx
 
     weights = small_bvlc_weights(seed=6)
     reference = build_bvlc_like_onnx(weights)
@@ -265,8 +267,9 @@ def _typed_copy(graph):
 
 def test_initializers_in_typed_fields_give_the_same_weights(tmp_path):
     """The same network with raw_data or float_data/int64_data initializers, read from files onnx wrote."""
+    from fixtures.reference_models import build_bvlc_like_onnx
+
     from keras_alexnet.convert.onnx_converter import source_weights_from_onnx
-    from keras_alexnet.convert.reference_models import build_bvlc_like_onnx
 
     weights = small_bvlc_weights(seed=8)
     raw_graph = build_bvlc_like_onnx(weights)

@@ -12,7 +12,7 @@ torch = pytest.importorskip("torch")
 @pytest.fixture(scope="module")
 def random_pth(tmp_path_factory):
     """A random TorchvisionAlexNet state dict saved with torch.save, and the dict itself."""
-    from keras_alexnet.convert.reference_models import random_torchvision_state_dict
+    from fixtures.reference_models import random_torchvision_state_dict
 
     state = random_torchvision_state_dict(seed=1)
     path = tmp_path_factory.mktemp("tv") / "random_alexnet.pth"
@@ -22,9 +22,10 @@ def random_pth(tmp_path_factory):
 
 @pytest.mark.slow
 def test_cli_convert_matches_pytorch_logits_on_real_images(random_pth, torch_batch, tmp_path, capsys):
+    from fixtures.reference_models import TorchvisionAlexNet, random_torchvision_state_dict
+
     import keras_alexnet
     from keras_alexnet.cli.main import main
-    from keras_alexnet.convert.reference_models import TorchvisionAlexNet, random_torchvision_state_dict
     from keras_alexnet.convert.verify import verify_parity
 
     path, state = random_pth

@@ -14,10 +14,10 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from fixtures.reference_models import random_torchvision_state_dict
 
 from keras_alexnet import outputs
 from keras_alexnet.cli.main import main
-from keras_alexnet.convert.reference_models import random_torchvision_state_dict
 from keras_alexnet.outputs import ExistingOutputError, check_output, make_staging, publish, remove_stale_staging
 
 

@@ -121,8 +121,9 @@ def test_cli_export(tmp_path, capsys):
 @pytest.mark.slow
 def test_onnx_export_of_the_full_network_matches_the_bvlc_reference_graph(tmp_path):
     """The exported ONNX model and an independent BVLC-like ONNX graph with the same weights agree in ORT."""
+    from fixtures.reference_models import build_bvlc_like_onnx
+
     from benchmarks import peers
-    from keras_alexnet.convert.reference_models import build_bvlc_like_onnx
 
     weights = peers.bvlc_weights(seed=3)
     model = peers.keras_model(weights)

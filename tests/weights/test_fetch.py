@@ -32,8 +32,7 @@ NAME = "torchvision_imagenet1k"
 def standin():
     """(bytes of a torch.save'd random torchvision state dict, the state dict as NumPy)."""
     import torch
-
-    from keras_alexnet.convert.reference_models import random_torchvision_state_dict
+    from fixtures.reference_models import random_torchvision_state_dict
 
     state = random_torchvision_state_dict(seed=3)
     buffer = io.BytesIO()

@@ -211,7 +211,7 @@ def test_a_trickling_source_trips_its_deadline_and_the_next_is_used(seeded, orig
 def standin():
     """(bytes of a random-weight graph structured like bvlcalexnet-12.onnx, the ModelProto)."""
     pytest.importorskip("onnx")
-    from keras_alexnet.convert.reference_models import build_bvlc_like_onnx, random_bvlc_weights
+    from fixtures.reference_models import build_bvlc_like_onnx, random_bvlc_weights
 
     model = build_bvlc_like_onnx(random_bvlc_weights(seed=12), input_size=224, batch_size=1)  # as the zoo declares
     return model.SerializeToString(), model

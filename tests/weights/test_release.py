@@ -59,8 +59,9 @@ def _blob_bytes(array: np.ndarray) -> bytes:
 
 def caffemodel_bytes(weights: dict[str, np.ndarray]) -> bytes:
     """A BVLC-structured caffemodel (current `layer` field) holding `weights` (OIHW, (out, in))."""
+    from fixtures.reference_models import BVLC_CONVS
+
     from keras_alexnet.convert.caffe_proto import NetParameter
-    from keras_alexnet.convert.reference_models import BVLC_CONVS
 
     net = NetParameter(name="CaffeNet")
     net.layer.add(name="data", type="Data", top=["data"])
@@ -103,7 +104,7 @@ def caffemodel_bytes(weights: dict[str, np.ndarray]) -> bytes:
 
 @pytest.fixture(scope="module")
 def bvlc_weights():
-    from keras_alexnet.convert.reference_models import random_bvlc_weights
+    from fixtures.reference_models import random_bvlc_weights
 
     return random_bvlc_weights(seed=12)
 
@@ -111,7 +112,7 @@ def bvlc_weights():
 @pytest.fixture(scope="module")
 def origin(bvlc_weights):
     """The origin server with the ONNX file (declared 224x224, batch 1, as in the zoo) and the caffemodel."""
-    from keras_alexnet.convert.reference_models import build_bvlc_like_onnx
+    from fixtures.reference_models import build_bvlc_like_onnx
 
     onnx_bytes = build_bvlc_like_onnx(bvlc_weights, input_size=224, batch_size=1).SerializeToString()
     server = OriginServer({ONNX_PATH: onnx_bytes, CAFFE_PATH: caffemodel_bytes(bvlc_weights)}).start()
@@ -174,7 +175,8 @@ def _ort_top5(onnx_model_bytes: bytes, sample_image_paths) -> dict[str, list[str
 def test_release_end_to_end(
     origin, bvlc_weights, registered, live_hub, release_repo, tmp_path, capsys, sample_image_paths
 ):
-    from keras_alexnet.convert.reference_models import build_bvlc_like_onnx
+    from fixtures.reference_models import build_bvlc_like_onnx
+
     from keras_alexnet.weights.cache import cache_dir
 
     onnx_original, caffe_original = _original(origin, ONNX_PATH, "onnx"), _original(origin, CAFFE_PATH, "caffe")

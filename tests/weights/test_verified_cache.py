@@ -233,8 +233,7 @@ def test_truncated_cached_weights_are_set_aside_and_fetched_again_from_the_hub(
 @pytest.fixture(scope="module")
 def standin_original():
     import torch
-
-    from keras_alexnet.convert.reference_models import random_torchvision_state_dict
+    from fixtures.reference_models import random_torchvision_state_dict
 
     buffer = io.BytesIO()
     torch.save(random_torchvision_state_dict(seed=7), buffer)

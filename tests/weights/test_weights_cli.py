@@ -20,8 +20,7 @@ from keras_alexnet.weights.tables import weights_markdown_table
 @pytest.fixture(scope="module")
 def standin_file(tmp_path_factory):
     import torch
-
-    from keras_alexnet.convert.reference_models import random_torchvision_state_dict
+    from fixtures.reference_models import random_torchvision_state_dict
 
     path = tmp_path_factory.mktemp("originals") / "alexnet-standin.pth"
     torch.save(random_torchvision_state_dict(seed=5), path)

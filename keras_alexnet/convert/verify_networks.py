@@ -1,24 +1,26 @@
-"""Independent reference networks, written without any keras_alexnet code.
+"""The independent networks `keras-alexnet convert --verify` runs the originals in, without keras_alexnet's layers.
 
-These are the yardsticks the converters are tested against (and the peers the
-benchmarks run): they use only PyTorch and `onnx.helper`, so a bug in
-keras_alexnet's layers cannot hide in them.
+They use only PyTorch and `onnx.helper` (never keras_alexnet's layers), so a bug in those layers cannot hide in
+the check (`keras_alexnet.convert.verify`); the converter tests use them as their yardsticks too.
 
-- `TorchvisionAlexNet`: torchvision's `AlexNet` module, with exactly its
-  state-dict keys (`features.0/3/6/8/10`, `classifier.1/4/6`).
-- `build_bvlc_like_onnx`: an ONNX graph with the node types and attributes of
-  the ONNX model zoo's `bvlcalexnet-12.onnx` (Conv with group=2 for conv2/4/5,
-  LRN size 5 / alpha 1e-4 / beta 0.75 / bias 1, MaxPool 3/2, Reshape, Gemm with
-  transB=1, Dropout, Softmax), and random or given weights.
-- `random_bvlc_weights` / `random_torchvision_state_dict`: random weights in
-  each original's layout (PyTorch/ONNX/Caffe: OIHW kernels, (out, in) dense
-  weights, CHW-flattened fc6 rows).
+- `TorchvisionAlexNet`: torchvision's `AlexNet` module, with exactly its state-dict keys (`features.0/3/6/8/10`,
+  `classifier.1/4/6`); defined on first access, so importing this module does not import torch.
+- `build_bvlc_like_onnx`: an ONNX graph with the node types and attributes of the ONNX model zoo's
+  `bvlcalexnet-12.onnx` (Conv with group=2 for conv2/4/5, LRN size 5 / alpha 1e-4 / beta 0.75 / bias 1,
+  MaxPool 3/2, Reshape, Gemm with transB=1, Dropout, Softmax) and the given weights (a `.caffemodel`'s, for
+  `--verify` of a Caffe original).
+- `BVLC_CONVS` / `BVLC_DENSES` / `bvlc_weight_shapes`: the BVLC network's layers and its weights' names and
+  shapes in the ONNX/Caffe layout (OIHW kernels, (out, in) dense weights, CHW-flattened fc6 rows).
+
+(Random weights in these layouts, for tests and benchmarks, are in `tests/fixtures/reference_models.py`, outside
+the package.)
 
 Example:
 
 >>> import numpy as np
->>> from keras_alexnet.convert.reference_models import build_bvlc_like_onnx
->>> [n.op_type for n in build_bvlc_like_onnx(seed=0).graph.node][:4]
+>>> from keras_alexnet.convert.verify_networks import bvlc_weight_shapes, build_bvlc_like_onnx
+>>> zeros = {name: np.zeros(shape, "float32") for name, shape in bvlc_weight_shapes(classes=10).items()}
+>>> [n.op_type for n in build_bvlc_like_onnx(zeros).graph.node][:4]
 ['Conv', 'Relu', 'LRN', 'MaxPool']
 """
 
@@ -29,10 +31,10 @@ import numpy as np
 __all__ = [
     "BVLC_CONVS",
     "BVLC_DENSES",
+    "BVLC_LRN",
     "TorchvisionAlexNet",  # noqa: F822 (defined on first access, see __getattr__)
     "build_bvlc_like_onnx",
-    "random_bvlc_weights",
-    "random_torchvision_state_dict",
+    "bvlc_weight_shapes",
 ]
 
 #: (name, out_channels, in_channels_per_group, kernel, stride, pad, group) of the BVLC network.
@@ -48,31 +50,23 @@ BVLC_DENSES = (("fc6", 4096, 9216), ("fc7", 4096, 4096), ("fc8", 1000, 4096))
 BVLC_LRN = dict(size=5, alpha=1e-4, beta=0.75, bias=1.0)
 
 
-def random_bvlc_weights(seed: int = 0, classes: int = 1000) -> dict[str, np.ndarray]:
-    """Random float32 weights named `{layer}_w` / `{layer}_b` in the ONNX/Caffe layout.
+def bvlc_weight_shapes(classes: int = 1000) -> dict[str, tuple[int, ...]]:
+    """`{layer}_w` / `{layer}_b` -> shape in the ONNX/Caffe layout, in the network's order (fc8 with `classes` rows).
 
-    Convolutions are He-scaled, so that on Caffe-preprocessed images (values
-    of about +-100) conv1 and conv2 outputs are large enough for LRN to matter;
-    dense layers are scaled by 1/sqrt(fan_in) and fc8 by a further 0.1, so that
-    logits are of order 1-10 and a float32 comparison at 1e-4 is meaningful.
+    >>> bvlc_weight_shapes()["conv2_w"], bvlc_weight_shapes(classes=10)["fc8_b"]
+    ((256, 48, 5, 5), (10,))
     """
-    rng = np.random.default_rng(seed)
-    weights: dict[str, np.ndarray] = {}
-    for name, out, fan_in_c, k, *_ in BVLC_CONVS:
-        fan_in = fan_in_c * k * k
-        weights[f"{name}_w"] = rng.standard_normal((out, fan_in_c, k, k), np.float32) * np.float32(np.sqrt(2 / fan_in))
-        weights[f"{name}_b"] = rng.standard_normal((out,), np.float32) * np.float32(0.1)
+    shapes: dict[str, tuple[int, ...]] = {}
+    for name, out, in_per_group, k, *_ in BVLC_CONVS:
+        shapes[f"{name}_w"], shapes[f"{name}_b"] = (out, in_per_group, k, k), (out,)
     for name, out, fan_in in BVLC_DENSES:
         out = classes if name == "fc8" else out
-        scale = np.sqrt(1.0 / fan_in) * (0.1 if name == "fc8" else 1.0)
-        weights[f"{name}_w"] = rng.standard_normal((out, fan_in), np.float32) * np.float32(scale)
-        weights[f"{name}_b"] = rng.standard_normal((out,), np.float32) * np.float32(0.1)
-    return weights
+        shapes[f"{name}_w"], shapes[f"{name}_b"] = (out, fan_in), (out,)
+    return shapes
 
 
 def build_bvlc_like_onnx(
-    weights: dict[str, np.ndarray] | None = None,
-    seed: int = 0,
+    weights: dict[str, np.ndarray],
     *,
     input_size: int = 227,
     batch_size: int | None = None,
@@ -83,9 +77,8 @@ def build_bvlc_like_onnx(
     """An ONNX model with the structure of the model zoo's `bvlcalexnet-12.onnx`.
 
     Args:
-        weights: `{layer}_w` / `{layer}_b` arrays as from `random_bvlc_weights`
-            (OIHW kernels, (out, in) dense weights); random when None.
-        seed: seed for the random weights.
+        weights: `{layer}_w` / `{layer}_b` arrays in the ONNX/Caffe layout
+            (OIHW kernels, (out, in) dense weights; shapes as `bvlc_weight_shapes`).
         input_size: the spatial size the graph declares for `data_0` (the zoo
             file declares 224, although the network only works at 227).
         batch_size: a fixed batch dimension (the zoo file uses 1), or None for
@@ -102,7 +95,6 @@ def build_bvlc_like_onnx(
 
     if flatten not in ("reshape", "flatten"):
         raise ValueError(f"`flatten` must be 'reshape' or 'flatten'. Received: flatten={flatten!r}")
-    weights = random_bvlc_weights(seed) if weights is None else weights
     initializers = [numpy_helper.from_array(np.asarray(v, "float32"), f"{k}_0") for k, v in weights.items()]
     nodes = []
     x = "data_0"
@@ -163,14 +155,9 @@ def build_bvlc_like_onnx(
     return model
 
 
-def _torch():
+def _define_torchvision_alexnet():
     import torch
 
-    return torch
-
-
-def _define_torchvision_alexnet():
-    torch = _torch()
     nn = torch.nn
 
     class TorchvisionAlexNet(nn.Module):
@@ -215,24 +202,9 @@ def _define_torchvision_alexnet():
 
 def __getattr__(name: str):
     # `TorchvisionAlexNet` is defined on first access, so that importing this
-    # module (e.g. for the ONNX reference) does not import torch.
+    # module (e.g. for the ONNX graph) does not import torch.
     if name == "TorchvisionAlexNet":
         cls = _define_torchvision_alexnet()
         globals()[name] = cls
         return cls
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-
-
-def random_torchvision_state_dict(seed: int = 0, classes: int = 1000) -> dict:
-    """A random `TorchvisionAlexNet` state dict (He-scaled, non-zero biases), as CPU tensors."""
-    torch = _torch()
-    torch.manual_seed(seed)
-    model = __getattr__("TorchvisionAlexNet")(num_classes=classes)
-    with torch.no_grad():
-        for key, tensor in model.state_dict().items():
-            if key.endswith("bias"):
-                tensor.normal_(0.0, 0.1)
-            else:
-                fan_in = int(np.prod(tensor.shape[1:]))
-                tensor.normal_(0.0, float(np.sqrt(2.0 / fan_in)))
-    return {k: v.clone() for k, v in model.state_dict().items()}
