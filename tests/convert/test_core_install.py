@@ -138,7 +138,8 @@ def core_python(tmp_path_factory) -> Path:
     venv = _run(python, _CHECK_VENV, cwd=tmp_path_factory.mktemp("core_venv"))
     assert venv["present"] == [], (
         f"{python.parent.parent} is not a core-only install: it has {venv['present']} (extras' packages); "
-        "recreate it with `python3.11 -m venv .venv-core && .venv-core/bin/pip install -e .`"
+        "rerun `bash .ci/setup` (it removes the packages that left the core), or recreate it with "
+        "`python3.11 -m venv .venv-core && .venv-core/bin/pip install -e .`"
     )
     assert venv["keras_alexnet"] and Path(venv["keras_alexnet"]).resolve().is_relative_to(REPO), (
         f"{python.parent.parent} imports keras_alexnet from {venv['keras_alexnet']}, not from this checkout "
