@@ -72,11 +72,16 @@ def register(subparsers) -> None:
 
 
 def run_list(args: argparse.Namespace) -> int:
+    from keras_alexnet.eval_preprocessing import eval_preprocessing
     from keras_alexnet.weights.registry import list_weights
     from keras_alexnet.weights.tables import weights_markdown_table, weights_text_table
 
     if args.json:
-        print(json.dumps([record.to_dict(args.hub_org) for record in list_weights()], indent=2))
+        records = [
+            {**record.to_dict(args.hub_org), "evaluation_preprocessing": eval_preprocessing(record.network).to_dict()}
+            for record in list_weights()
+        ]
+        print(json.dumps(records, indent=2))
     elif args.markdown:
         print(weights_markdown_table(hub_org=args.hub_org))
     else:

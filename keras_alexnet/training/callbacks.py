@@ -11,15 +11,12 @@ True
 from __future__ import annotations
 
 import math
-import os
 from collections.abc import Callable
 from pathlib import Path
 
 import keras
-import numpy as np
 
-from keras_alexnet.outputs import staging_directory
-from keras_alexnet.training.checkpoints import Choice, WeightsBackup
+from keras_alexnet.training.checkpoints import Choice, WeightsBackup, save_model_atomic
 
 
 class NaNGuard(keras.callbacks.Callback):
@@ -50,37 +47,6 @@ def nan_message(epoch: int, step: int, loss: float, run_dir) -> str:
         f"usable; the last good checkpoint is in {run_dir}. Lower --learning-rate, check the input "
         "normalisation (--mean, --stats), and resume with --resume."
     )
-
-
-def save_model_atomic(model, path: str | os.PathLike, *, before_rename: Callable[[Path], object] | None = None) -> Path:
-    """`model.save(path)` (a .keras or .weights.h5 file) through a staging file and a rename.
-
-    The staging directory is `keras_alexnet.outputs` staging named after this process
-    (`.{name}.save.{pid}.{token}`): one left by a killed save is removed the next time `path` is
-    written. A disk without room for the variables is refused before writing, one that fills up
-    raises `keras_alexnet.errors.NotEnoughSpaceError` naming `path`. `before_rename(staged_file)`
-    runs when the file is complete, before it takes `path`'s name.
-    """
-    path = Path(path)
-    suffix = ".weights.h5" if path.name.endswith(".weights.h5") else path.suffix
-    needed = _saved_bytes(model)
-    with staging_directory(path.parent, path.name, "save", needed_bytes=needed, what="the model") as staging:
-        staged = staging / f"staging{suffix}"
-        if suffix == ".weights.h5":
-            model.save_weights(staged)
-        else:
-            model.save(staged)
-        if before_rename is not None:
-            before_rename(staged)
-        os.replace(staged, path)
-    return path
-
-
-def _saved_bytes(model) -> int:
-    """About the size of the saved file: the model's variables and, once built, the optimizer's."""
-    optimizer = getattr(model, "optimizer", None)
-    variables = list(model.weights) + (list(optimizer.variables) if optimizer is not None and optimizer.built else [])
-    return sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in variables)
 
 
 class EpochModelSaver(keras.callbacks.Callback):

@@ -37,8 +37,10 @@ import shutil
 from collections.abc import Callable, Iterable
 from pathlib import Path
 
+import numpy as np
+
 from keras_alexnet.errors import DamagedFileError
-from keras_alexnet.outputs import is_staging, remove_stale_staging, write_file_atomic
+from keras_alexnet.outputs import is_staging, remove_stale_staging, staging_directory, write_file_atomic
 from keras_alexnet.weights.checksums import sha256_file
 
 RECORD_FORMAT = "keras_alexnet.checkpoint_record"
@@ -227,8 +229,6 @@ class WeightsBackup:
         the weights are renamed into place, so a kill at any point leaves the earlier checkpoints intact.
         Checkpoints numbered above `number` are damaged leftovers passed over on resume; they are removed too.
         """
-        from keras_alexnet.training.callbacks import save_model_atomic
-
         self.directory.mkdir(parents=True, exist_ok=True)
         self.clean_staging()
         weights, record = self.weights_path(number), self.record_path(number)
@@ -340,3 +340,34 @@ __all__ = [
     "remove_tf_temporaries",
     "write_tf_record",
 ]
+
+
+def save_model_atomic(model, path: str | os.PathLike, *, before_rename: Callable[[Path], object] | None = None) -> Path:
+    """`model.save(path)` (a .keras or .weights.h5 file) through a staging file and a rename.
+
+    The staging directory is `keras_alexnet.outputs` staging named after this process
+    (`.{name}.save.{pid}.{token}`): one left by a killed save is removed the next time `path` is
+    written. A disk without room for the variables is refused before writing, one that fills up
+    raises `keras_alexnet.errors.NotEnoughSpaceError` naming `path`. `before_rename(staged_file)`
+    runs when the file is complete, before it takes `path`'s name.
+    """
+    path = Path(path)
+    suffix = ".weights.h5" if path.name.endswith(".weights.h5") else path.suffix
+    needed = _saved_bytes(model)
+    with staging_directory(path.parent, path.name, "save", needed_bytes=needed, what="the model") as staging:
+        staged = staging / f"staging{suffix}"
+        if suffix == ".weights.h5":
+            model.save_weights(staged)
+        else:
+            model.save(staged)
+        if before_rename is not None:
+            before_rename(staged)
+        os.replace(staged, path)
+    return path
+
+
+def _saved_bytes(model) -> int:
+    """About the size of the saved file: the model's variables and, once built, the optimizer's."""
+    optimizer = getattr(model, "optimizer", None)
+    variables = list(model.weights) + (list(optimizer.variables) if optimizer is not None and optimizer.built else [])
+    return sum(int(np.prod(v.shape)) * np.dtype(v.dtype).itemsize for v in variables)

@@ -69,7 +69,7 @@ def finetune(config: FinetuneConfig) -> dict:
     from keras_alexnet.applications import AlexNet
     from keras_alexnet.models.variants import get_variant
     from keras_alexnet.pretrained import resolve_weights
-    from keras_alexnet.training.callbacks import save_model_atomic
+    from keras_alexnet.training.checkpoints import save_model_atomic
     from keras_alexnet.weights.checkpoint import save_checkpoint
     from keras_alexnet.weights.network import NetworkRecord
 

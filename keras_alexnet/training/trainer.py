@@ -45,8 +45,8 @@ from keras_alexnet.data.statistics import STATS_NPZ
 from keras_alexnet.errors import TrainingDivergedError, require
 from keras_alexnet.models.variants import get_variant
 from keras_alexnet.outputs import write_file_atomic
-from keras_alexnet.training.callbacks import AtomicBackupAndRestore, EpochModelSaver, NaNGuard, save_model_atomic
-from keras_alexnet.training.checkpoints import WeightsBackup, select_tf_checkpoint
+from keras_alexnet.training.callbacks import AtomicBackupAndRestore, EpochModelSaver, NaNGuard
+from keras_alexnet.training.checkpoints import WeightsBackup, save_model_atomic, select_tf_checkpoint
 from keras_alexnet.training.config import CONFIG_FILENAME, TrainConfig, save_json_atomic
 from keras_alexnet.training.distribute import is_chief, is_multi_worker, make_strategy, scaled_learning_rate
 from keras_alexnet.training.initialization import LSUV, scale_to_unit_activations

@@ -223,14 +223,11 @@ class WeightsRecord:
 
     def to_dict(self, hub_org: str | None = None) -> dict:
         """A JSON-serialisable description (what `keras-alexnet weights --json` prints)."""
-        from keras_alexnet.eval_preprocessing import eval_preprocessing
-
         return {
             "name": self.name,
             "aliases": list(self.aliases),
             "description": self.description,
             "network": self.network.to_dict(),
-            "evaluation_preprocessing": eval_preprocessing(self.network).to_dict(),
             "num_params": self.num_params,
             "macs": self.macs,
             "license": self.license,

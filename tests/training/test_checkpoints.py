@@ -18,11 +18,11 @@ import tensorflow as tf
 
 from keras_alexnet.cli.main import main
 from keras_alexnet.errors import DamagedFileError
-from keras_alexnet.training.callbacks import save_model_atomic
 from keras_alexnet.training.checkpoints import (
     DamagedCheckpointError,
     WeightsBackup,
     check_record,
+    save_model_atomic,
     select_tf_checkpoint,
 )
 from keras_alexnet.training.loop import CustomLoop

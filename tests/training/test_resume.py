@@ -146,7 +146,7 @@ def test_nan_loss_stops_the_run_with_a_clear_message(tmp_path):
 
 
 def test_atomic_save_keeps_the_last_good_model(tmp_path, monkeypatch):
-    from keras_alexnet.training.callbacks import save_model_atomic
+    from keras_alexnet.training.checkpoints import save_model_atomic
 
     model = keras.Sequential([keras.Input((2,)), keras.layers.Dense(1)])
     path = save_model_atomic(model, tmp_path / "model.keras")
