@@ -36,6 +36,7 @@ def register(subparsers) -> None:
 def run(args: argparse.Namespace) -> int:
     from keras_alexnet.analysis.activations import layer_activations, plot_activations
     from keras_alexnet.analysis.model_io import load_model
+    from keras_alexnet.analysis.plotting import matplotlib_module
     from keras_alexnet.image_io import load_image
     from keras_alexnet.preprocessing import preprocess_for
 
@@ -45,6 +46,7 @@ def run(args: argparse.Namespace) -> int:
         raise ValueError(f"--max-maps must be a positive integer. Received: {args.max_maps}")
     if Path(args.output).suffix.lower() != ".png":
         raise ValueError(f"-o/--output must be a .png file. Received: {args.output!r}")
+    matplotlib_module()  # without the [analysis] extra: one line now, not after the computation
     model, network = load_model(args.weights, args.variant, include_top=False, seed=args.seed)
     image = load_image(args.image, size=network.input_size)
     maps = layer_activations(model, preprocess_for(image, network), args.layer)

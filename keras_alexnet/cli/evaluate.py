@@ -53,11 +53,13 @@ def run(args: argparse.Namespace) -> int:
         write_per_class_csv,
     )
     from keras_alexnet.analysis.model_io import load_model, weights_network
+    from keras_alexnet.analysis.plotting import matplotlib_module
     from keras_alexnet.data import load_eval_dataset, predict_probabilities, top_k_error
     from keras_alexnet.data.sources import load_source
 
     if not args.plot.lower().endswith(".png"):
         raise ValueError(f"--plot must be a .png file. Received: {args.plot!r}")
+    matplotlib_module()  # without the [analysis] extra: one line now, not after the computation
     if args.batch_size < 1 or (args.limit is not None and args.limit < 1) or args.top_confusions < 0:
         raise ValueError(
             "--batch-size and --limit must be positive, and --top-confusions non-negative. "

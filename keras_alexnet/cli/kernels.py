@@ -38,10 +38,12 @@ def run(args: argparse.Namespace) -> int:
         write_report,
     )
     from keras_alexnet.analysis.model_io import load_model
+    from keras_alexnet.analysis.plotting import matplotlib_module
 
     output = Path(args.output)
     if output.suffix.lower() != ".png":
         raise ValueError(f"-o/--output must be a .png file. Received: {args.output!r}")
+    matplotlib_module()  # without the [analysis] extra: one line now, not after the computation
     model, network = load_model(args.weights, args.variant, include_top=False, seed=args.seed)
     kernels = conv1_kernels(model, network)
     report = kernel_report(kernels, groups=model_towers(model))

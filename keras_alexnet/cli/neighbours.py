@@ -54,10 +54,12 @@ def run(args: argparse.Namespace) -> int:
     from keras_alexnet.analysis.index import iter_index_chunks, read_index_metadata
     from keras_alexnet.analysis.model_io import load_model
     from keras_alexnet.analysis.neighbours import plot_neighbours, top_k
+    from keras_alexnet.analysis.plotting import matplotlib_module
     from keras_alexnet.image_io import load_image
 
     if args.k < 1:
         raise ValueError(f"-k must be a positive integer. Received: -k {args.k}")
+    matplotlib_module()  # without the [analysis] extra: one line now, not after the computation
     queries = [Path(q) for q in args.queries]
     for query in queries:
         if not query.is_file():

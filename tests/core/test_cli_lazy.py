@@ -12,7 +12,6 @@ from keras_alexnet.cli.main import COMMANDS
 HEAVY = ("tensorflow", "keras", "torch", "jax")
 
 
-
 def _heavy_after(code: str) -> list[str]:
     script = code + f"\nimport sys\nprint('HEAVY:' + ','.join(m for m in {HEAVY!r} if m in sys.modules))"
     result = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, timeout=120, check=True)
@@ -78,3 +77,36 @@ def test_a_missing_extra_is_one_line_naming_it(tmp_path, monkeypatch, capsys):
     lines = capsys.readouterr().err.strip().splitlines()
     assert len(lines) == 1 and lines[0].startswith("keras-alexnet plot: error: ")
     assert 'pip install "keras-alexnet[analysis]"' in lines[0] and "matplotlib" in lines[0]
+
+
+@pytest.mark.parametrize(
+    "argv",
+    [
+        ["kernels", "--weights", "none", "-o", "k.png"],
+        ["activations", "IMAGE", "--layer", "conv1", "-o", "a.png"],
+        ["neighbours", "IMAGE", "--index", "index.npz", "-o", "n.png"],
+        ["evaluate", "--weights", "none", "--dataset", "digits"],
+    ],
+    ids=lambda argv: argv[0],
+)
+def test_figure_commands_name_the_missing_extra_before_any_work(argv, tmp_path, monkeypatch, capsys):
+    """Without matplotlib the figure commands stop before their work (no model, no input read): one line, [analysis]."""
+    from keras_alexnet.cli.main import main
+
+    monkeypatch.chdir(tmp_path)
+    for name in ("IMAGE", "index.npz"):  # inputs that exist (their contents are never read)
+        (tmp_path / name).write_bytes(b"placeholder")
+    import keras_alexnet.analysis.model_io
+    import keras_alexnet.data.sources
+
+    def work(*args, **kwargs):
+        raise AssertionError("the command started its work before checking for matplotlib")
+
+    monkeypatch.setattr(keras_alexnet.analysis.model_io, "load_model", work)
+    monkeypatch.setattr(keras_alexnet.data.sources, "load_source", work)
+    monkeypatch.setitem(sys.modules, "matplotlib", None)
+    assert main(argv) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith(f"keras-alexnet {argv[0]}: error: "), lines
+    assert 'pip install "keras-alexnet[analysis]"' in lines[0]
+    assert sorted(path.name for path in tmp_path.iterdir()) == ["IMAGE", "index.npz"]  # nothing written
