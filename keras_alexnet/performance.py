@@ -22,7 +22,6 @@ Example:
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING
@@ -32,7 +31,7 @@ import numpy as np
 if TYPE_CHECKING:
     import keras
 
-# Keras is imported inside the functions, so that the CLI can use `add_dtype_argument` without loading TensorFlow.
+# Keras is imported inside the functions, so that the CLI can read DTYPE_CHOICES without loading TensorFlow.
 
 #: Dtype policy names accepted by `AlexNet(dtype=...)` and the CLI's `--dtype`.
 DTYPE_CHOICES = ("float32", "mixed_bfloat16", "bfloat16", "mixed_float16", "float16")
@@ -157,14 +156,3 @@ def compiled_predict(
 
     predict.concrete_function = forward  # type: ignore[attr-defined]
     return predict
-
-
-def add_dtype_argument(parser: argparse.ArgumentParser) -> None:
-    """Add the shared `--dtype` option to a CLI (sub)command that builds a model."""
-    parser.add_argument(
-        "--dtype",
-        choices=DTYPE_CHOICES,
-        default=None,
-        help="Keras dtype policy for the model, e.g. mixed_bfloat16 (fast on CPUs with AVX512-BF16/AMX; "
-        "the classifier stays float32). Default: float32.",
-    )

@@ -68,3 +68,41 @@ def add_split_arguments(parser: argparse.ArgumentParser, *, split: str, dataset_
 def source_kwargs(args: argparse.Namespace) -> dict:
     """The `load_source` keyword arguments that `add_split_arguments`' flags give (all but dataset and split)."""
     return dict(data_dir=args.data_dir, manual_dir=args.manual_dir, download=args.download, limit=args.limit)
+
+
+#: Short precision names accepted by `--precision`, and the Keras dtype policy each stands for.
+PRECISION_ALIASES = {"fp32": "float32", "bf16": "mixed_bfloat16", "fp16": "mixed_float16"}
+
+
+def precision_policy(value: str) -> str:
+    """The Keras dtype policy name for a `--precision` value (a short name such as bf16, or a policy name)."""
+    from keras_alexnet.performance import DTYPE_CHOICES
+
+    policy = PRECISION_ALIASES.get(value, value)
+    if policy not in DTYPE_CHOICES:
+        choices = ", ".join([*PRECISION_ALIASES, *DTYPE_CHOICES])
+        raise argparse.ArgumentTypeError(f"must be one of {choices}. Received: {value!r}")
+    return policy
+
+
+def add_precision_argument(parser: argparse.ArgumentParser) -> None:
+    """`--precision` (alias `--dtype`, its earlier name) for a command that builds a model: sets `args.dtype`.
+
+    Example:
+
+    >>> parser = argparse.ArgumentParser()
+    >>> add_precision_argument(parser)
+    >>> parser.parse_args(["--precision", "bf16"]).dtype, parser.parse_args(["--dtype", "float32"]).dtype
+    ('mixed_bfloat16', 'float32')
+    """
+    parser.add_argument(
+        "--precision",
+        "--dtype",
+        dest="dtype",
+        type=precision_policy,
+        default=None,
+        metavar="PRECISION",
+        help="fp32 (the default), bf16 (= mixed_bfloat16: fast on CPUs with AVX512-BF16/AMX; the classifier "
+        "stays float32), fp16, or any Keras dtype policy name (float32, mixed_bfloat16, bfloat16, mixed_float16, "
+        "float16); --dtype is the earlier name of this option",
+    )

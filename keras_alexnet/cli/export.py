@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from keras_alexnet.performance import add_dtype_argument
+from keras_alexnet.cli._options import add_precision_argument
 
 FORMAT_CHOICES = ("saved_model", "onnx", "litert", "serving")
 
@@ -63,7 +63,7 @@ def register(subparsers) -> None:
         "export of the same format is replaced)",
     )
     parser.add_argument("--no-overwrite", action="store_true", help="fail if OUTPUT exists at all")
-    add_dtype_argument(parser)
+    add_precision_argument(parser)
     parser.set_defaults(func=run)
 
 

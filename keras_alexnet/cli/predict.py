@@ -21,10 +21,10 @@ import json
 import shlex
 import sys
 
+from keras_alexnet.cli._options import add_precision_argument
 from keras_alexnet.cli.arguments import non_negative_int, positive_int
 from keras_alexnet.cli.batch_options import add_input_arguments, add_runner_arguments
 from keras_alexnet.cli.preprocessing_options import add_preprocessing_arguments, eval_preprocessing_from
-from keras_alexnet.performance import add_dtype_argument
 
 
 def register(subparsers) -> None:
@@ -65,7 +65,7 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--overwrite", action="store_true", help="replace --output whatever it holds")
     add_preprocessing_arguments(parser)
-    add_dtype_argument(parser)
+    add_precision_argument(parser)
     add_runner_arguments(parser)
     parser.set_defaults(func=run)
 

@@ -210,3 +210,19 @@ def test_predict_batch_size_must_be_positive(images, capsys, value):
     assert caught.value.code == 2
     err = capsys.readouterr().err
     assert "--batch-size" in err and f"Received: '{value}'" in err and "Traceback" not in err
+
+
+@pytest.mark.parametrize("command", ["predict", "export"])
+@pytest.mark.parametrize(
+    ("flag", "value", "policy"),
+    [
+        ("--precision", "bf16", "mixed_bfloat16"),
+        ("--precision", "fp32", "float32"),
+        ("--dtype", "mixed_bfloat16", "mixed_bfloat16"),
+    ],
+)
+def test_precision_is_one_shared_option_with_the_old_dtype_name(command, flag, value, policy):
+    from keras_alexnet.cli.main import build_parser
+
+    argv = [command, "x.jpg"] if command == "predict" else [command, "out"]
+    assert build_parser().parse_args([*argv, flag, value]).dtype == policy
