@@ -14,15 +14,33 @@ from __future__ import annotations
 
 import argparse
 
+#: What `--weights` takes, in every command that builds a network.
+WEIGHTS_VALUES = (
+    "'imagenet', a registered name (`keras-alexnet weights`), hf://org/repo[@revision], a checkpoint directory, "
+    "a .weights.h5 or .keras file, or 'none' for random weights (seeded by --seed)"
+)
 
-def add_model_options(parser: argparse.ArgumentParser) -> None:
-    """--weights, --variant and --seed (the seed of random weights when --weights is not given)."""
-    parser.add_argument(
-        "--weights",
-        default=None,
-        help="checkpoint directory, registered name, hf:// URI, .keras or .weights.h5 file "
-        "(default: random weights, seeded by --seed)",
-    )
+
+def weights_value(text: str) -> str | None:
+    """A `--weights` value: None (random weights) for 'none', else the text as given.
+
+    Example:
+
+    >>> weights_value("none"), weights_value("imagenet")
+    (None, 'imagenet')
+    """
+    return None if text.strip().lower() == "none" else text
+
+
+def add_weights_argument(parser: argparse.ArgumentParser, *, default: str | None) -> None:
+    """`--weights`, with the same values and the same 'none' in every command; `default` None means random weights."""
+    shown = "random weights" if default is None else repr(default)
+    parser.add_argument("--weights", type=weights_value, default=default, help=f"{WEIGHTS_VALUES} (default: {shown})")
+
+
+def add_model_options(parser: argparse.ArgumentParser, *, weights_default: str | None = None) -> None:
+    """--weights, --variant and --seed (the seed of random weights: --weights none, or no --weights)."""
+    add_weights_argument(parser, default=weights_default)
     parser.add_argument(
         "--variant",
         default=None,

@@ -6,7 +6,7 @@ import argparse
 import os
 import sys
 
-from keras_alexnet.cli._options import add_precision_argument
+from keras_alexnet.cli._options import add_precision_argument, add_weights_argument
 
 FORMAT_CHOICES = ("saved_model", "onnx", "litert", "serving")
 
@@ -29,12 +29,7 @@ def register(subparsers) -> None:
         "JPEG/PNG bytes in, top-k WordNet ids, labels and scores out)",
     )
     parser.add_argument("--top-k", type=int, default=5, help="classes per image with --format serving (default 5)")
-    parser.add_argument(
-        "--weights",
-        default="imagenet",
-        help="'imagenet' (default), a registered name, hf://org/repo, a checkpoint directory, a .weights.h5 or "
-        ".keras file, or 'none' for random weights",
-    )
+    add_weights_argument(parser, default="imagenet")
     parser.add_argument("--variant", default=None, help="original or torchvision (default: the weights' variant)")
     parser.add_argument("--no-top", action="store_true", help="export the feature extractor (include_top=False)")
     parser.add_argument(
@@ -79,7 +74,7 @@ def run(args: argparse.Namespace) -> int:
     if args.no_overwrite and os.path.lexists(output):
         raise ValueError(f"{output} exists and --no-overwrite was given; nothing was written. Received: {output}")
     check_export_path(output, args.format, overwrite=args.overwrite)
-    weights = None if args.weights.lower() == "none" else args.weights
+    weights = args.weights
     input_shape = None
     if args.input_size is not None:
         if not args.no_top:
@@ -133,7 +128,7 @@ def _run_serving(args: argparse.Namespace) -> int:
         raise ValueError(
             f"{args.output} exists and --no-overwrite was given; nothing was written. Received: {args.output}"
         )
-    weights = None if args.weights.lower() == "none" else args.weights
+    weights = args.weights
     model = keras_alexnet.AlexNet(weights=weights, variant=args.variant, dtype=args.dtype)
     if weights is None:
         print("warning: --weights none: exporting random weights", file=sys.stderr)

@@ -21,7 +21,7 @@ import json
 import shlex
 import sys
 
-from keras_alexnet.cli._options import add_precision_argument
+from keras_alexnet.cli._options import add_precision_argument, add_weights_argument
 from keras_alexnet.cli.arguments import non_negative_int, positive_int
 from keras_alexnet.cli.batch_options import add_input_arguments, add_runner_arguments
 from keras_alexnet.cli.preprocessing_options import add_preprocessing_arguments, eval_preprocessing_from
@@ -37,12 +37,7 @@ def register(subparsers) -> None:
         "parallel and streamed through the network, so memory does not grow with their number (docs/batch.md).",
     )
     add_input_arguments(parser)
-    parser.add_argument(
-        "--weights",
-        default="imagenet",
-        help="'imagenet' (default), a registered name, hf://org/repo, a checkpoint directory, a .weights.h5 or "
-        ".keras file, or 'none' for random weights (smoke tests only: the labels are meaningless)",
-    )
+    add_weights_argument(parser, default="imagenet")
     parser.add_argument("--variant", default=None, help="original or torchvision (default: the weights' variant)")
     parser.add_argument(
         "--seed", type=non_negative_int, default=0, help="seed of the random weights of --weights none (default 0)"
@@ -87,7 +82,7 @@ def run(args: argparse.Namespace) -> int:
     if args.output is not None:
         results_format(args.output)  # a bad suffix fails before the model is built
     check_inputs(args.inputs, data_dir=args.data_dir)
-    weights = None if args.weights.lower() == "none" else args.weights
+    weights = args.weights
     if args.runner == "beam":
         return _run_beam(args, weights)
     if weights is None:
@@ -145,7 +140,7 @@ def run(args: argparse.Namespace) -> int:
         print(f"wrote {writer.rows} rows to {args.output} ({writer.errors} errors{note})")
     elif args.json:
         payload = {
-            "weights": args.weights,
+            "weights": args.weights if args.weights is not None else "none",
             "preprocessing": spec.to_dict(),
             "classes": network.classes,
             "predictions": collected,

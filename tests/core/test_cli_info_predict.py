@@ -226,3 +226,30 @@ def test_precision_is_one_shared_option_with_the_old_dtype_name(command, flag, v
 
     argv = [command, "x.jpg"] if command == "predict" else [command, "out"]
     assert build_parser().parse_args([*argv, flag, value]).dtype == policy
+
+
+WEIGHTS_COMMANDS = {
+    "predict": ["x.jpg"],
+    "export": ["out"],
+    "kernels": [],
+    "activations": ["x.jpg"],
+    "evaluate": ["--dataset", "digits"],
+    "embed": ["images", "-o", "index.npz"],
+    "explore": [],
+}
+
+
+@pytest.mark.parametrize("command", sorted(WEIGHTS_COMMANDS))
+def test_weights_is_one_convention_in_every_command(command):
+    """The same values and the same 'none' (random weights) everywhere, with the same help text."""
+    from keras_alexnet.cli._options import WEIGHTS_VALUES
+    from keras_alexnet.cli.main import build_parser
+
+    parser = build_parser()
+    argv = [command, *WEIGHTS_COMMANDS[command]]
+    assert parser.parse_args([*argv, "--weights", "none"]).weights is None
+    assert parser.parse_args([*argv, "--weights", "NONE"]).weights is None
+    assert parser.parse_args([*argv, "--weights", "hf://org/repo"]).weights == "hf://org/repo"
+    subparsers = next(action for action in parser._actions if action.dest == "command")
+    help_text = " ".join(subparsers.choices[command].format_help().split())
+    assert " ".join(WEIGHTS_VALUES.split()) in help_text
