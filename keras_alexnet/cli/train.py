@@ -11,7 +11,7 @@ Example:
 from __future__ import annotations
 
 from keras_alexnet.cli._options import DATA_HELPS
-from keras_alexnet.training.cli_args import add_dataclass_arguments, dataclass_from_args, given_fields
+from keras_alexnet.cli.dataclass_options import add_dataclass_arguments, dataclass_from_args, given_fields
 
 HELPS = {
     **DATA_HELPS,
