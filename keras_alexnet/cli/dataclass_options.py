@@ -58,7 +58,7 @@ def given_fields(args: argparse.Namespace) -> set[str]:
 
 
 def add_dataclass_arguments(parser: argparse.ArgumentParser, cls, helps: dict[str, str], skip=()) -> None:
-    """Add one flag per field of `cls` (defaults from the dataclass, help from `helps`)."""
+    """Add one flag per field of `cls`: defaults from the dataclass; help from `helps`, else the field's metadata."""
     hints = typing.get_type_hints(cls)
     for field in dataclasses.fields(cls):
         if field.name in skip:
@@ -66,7 +66,7 @@ def add_dataclass_arguments(parser: argparse.ArgumentParser, cls, helps: dict[st
         flag = "--" + field.name.replace("_", "-")
         kind = _base_type(hints[field.name])
         default = field.default if field.default is not dataclasses.MISSING else None
-        text = helps.get(field.name, "")
+        text = helps.get(field.name) or field.metadata.get("help", "")
         text = f"{text} (default: {default})" if text else f"default: {default}"
         if kind is bool:
             parser.add_argument(flag, action=_BooleanOptional, default=default, help=text)

@@ -28,47 +28,87 @@ CONFIG_FILENAME = "config.json"
 OPTIMIZERS = ("sgd", "adam")
 
 
+def option(default, help: str):
+    """A config field with its `--flag` help text (read by `keras_alexnet.cli.dataclass_options`), written once."""
+    return dataclasses.field(default=default, metadata={"help": help})
+
+
 @dataclasses.dataclass(kw_only=True)
 class TrainConfig(DataOptions):
     # Data: the fields of `DataOptions` (dataset, splits, data_dir, manual_dir, download, limits)
     # Preprocessing and augmentation (Sections 2 and 4.1)
-    image_size: int | None = None  # None: the variant's (227 "original", 224 "torchvision")
-    resize: int = 256
-    mean: str = "channel"  # "channel", "image" or "none"
-    pca_std: float = 0.1
-    flip: bool = True
-    stats: str | None = None  # pixel_stats.npz (or its directory); None: computed into the run directory
-    shuffle_buffer: int = 10_000
-    cache: bool = False  # keep the uint8 256x256 squares in memory after the first epoch
+    image_size: int | None = option(
+        None, "crop size; default: the variant's (227 original, 224 torchvision); >= 67 for other sizes"
+    )
+    resize: int = option(256, "shorter side and centre square before cropping (the paper: 256)")
+    mean: str = option("channel", "subtract the training set's per-pixel mean 'image', per-'channel' mean, or 'none'")
+    pca_std: float = option(0.1, "std of the PCA colour augmentation's alpha (the paper: 0.1; 0 disables it)")
+    flip: bool = option(True, "random horizontal flips")
+    stats: str | None = option(
+        None, "pixel_stats.npz from `keras-alexnet stats` (or its directory; default: computed into the run directory)"
+    )
+    shuffle_buffer: int = option(10_000, "shuffle buffer size (examples)")
+    cache: bool = option(
+        False,
+        "keep the decoded uint8 256x256 squares in memory after the first epoch (197 KB per image; for "
+        "datasets that fit, not ImageNet)",
+    )
     # Model
-    variant: str = "original"
-    dropout: float = 0.5
-    init: str = "paper"  # "paper" (N(0, 0.01), biases 1/0), "bvlc" (BVLC's Caffe model), "lsuv" or "keras"
+    variant: str = option("original", "'original' (two towers, LRN) or 'torchvision'")
+    dropout: float = option(0.5, "dropout rate of fc6/fc7")
+    init: str = option(
+        "paper",
+        "'paper' (weights N(0, 0.01), biases 1 in conv2/4/5 and fc6/7, else 0), 'bvlc' (BVLC's Caffe "
+        "reference model: N(0, 0.01), fc6/fc7 N(0, 0.005), biases 0.1 in conv2/4/5 and fc6/7, else 0), "
+        "'lsuv' (He's N(0, 2/fan_in) scaled to unit activations on a training batch; the quickstart "
+        "preset's) or 'keras' (the layers' own initializers)",
+    )
     # Optimisation (Section 5)
-    optimizer: str = "sgd"  # "sgd" (the paper's momentum SGD, `PaperSGD`) or "adam" (AdamW; the quickstart preset)
-    epochs: int = 90
-    batch_size: int = 128  # per replica
-    learning_rate: float = 0.01
-    momentum: float = 0.9
-    weight_decay: float = 0.0005
-    bias_lr_mult: float = 1.0  # biases' learning rate = bias_lr_mult * lr (BVLC's Caffe solver: 2)
-    bias_decay_mult: float = 1.0  # biases' weight decay = bias_decay_mult * weight_decay (BVLC's Caffe solver: 0)
-    lr_schedule: str = "plateau"  # "plateau" (the paper's rule below) or "cosine" (to 0 over `epochs`; quickstart)
-    lr_factor: float = 0.1
-    lr_patience: int = 5
-    max_lr_reductions: int = 3
-    lr_scaling: str = "linear"
-    steps_per_epoch: int | None = None
+    optimizer: str = option(
+        "sgd",
+        "'sgd' (the paper's momentum SGD, weight decay through the momentum) or 'adam' (Adam with "
+        "decoupled weight decay; the quickstart preset's)",
+    )
+    epochs: int = option(90, "epochs (the paper: ~90)")
+    batch_size: int = option(128, "batch size per replica (the paper: 128)")
+    learning_rate: float = option(0.01, "base learning rate for a global batch of 128 (the paper: 0.01)")
+    momentum: float = option(0.9, "momentum (the paper: 0.9)")
+    weight_decay: float = option(0.0005, "weight decay through the momentum (the paper: 0.0005)")
+    bias_lr_mult: float = option(
+        1.0, "biases learn at this multiple of the learning rate (the paper: 1; BVLC's Caffe solver, lr_mult: 2)"
+    )
+    bias_decay_mult: float = option(
+        1.0,
+        "biases' weight decay is this multiple of --weight-decay (the paper: 1; BVLC's Caffe solver, decay_mult: 0)",
+    )
+    lr_schedule: str = option(
+        "plateau",
+        "'plateau' (the paper's: divide by --lr-factor when the validation error stalls) or 'cosine' (a "
+        "half cosine from --learning-rate towards 0 over --epochs; the quickstart preset's)",
+    )
+    lr_factor: float = option(0.1, "learning-rate factor when validation error plateaus")
+    lr_patience: int = option(5, "epochs without a lower validation top-1 error before the rate is divided")
+    max_lr_reductions: int = option(3, "at most this many reductions (the paper: 3)")
+    lr_scaling: str = option("linear", "'linear' (lr * global_batch / 128) or 'none'")
+    steps_per_epoch: int | None = option(None, "steps per epoch (default: training images // global batch)")
     # Distribution and fault tolerance
-    strategy: str = "auto"
-    loop: str = "auto"  # "fit", "custom", or "auto" (custom for multiworker, else fit)
-    checkpoint_every: int = 500  # steps; 0: only at the end of each epoch
-    resume: bool = False
-    backups: bool = True  # the resumable backup and model.keras at each epoch end (False: only at the end)
-    run_dir: str = "runs/alexnet"
-    seed: int = 0
-    deterministic: bool = False
-    verbose: int = 1
+    strategy: str = option("auto", "'auto', 'none', 'mirrored' or 'multiworker' (TF_CONFIG)")
+    loop: str = option(
+        "auto",
+        "'fit', 'custom' (strategy.run loop, exact mid-epoch resume) or 'auto' (custom for multiworker, else fit)",
+    )
+    checkpoint_every: int = option(500, "also checkpoint every N steps (0: only at each epoch end)")
+    resume: bool = option(False, "continue from the run directory's last checkpoint")
+    backups: bool = option(
+        True,
+        "write the resumable backup and model.keras at each epoch end (--no-backups: only the final "
+        "model.keras and checkpoint/; a run that dies cannot be resumed; the quickstart preset's, 2 GB "
+        "less disk)",
+    )
+    run_dir: str = option("runs/alexnet", "run directory (config.json, checkpoints, logs, curves.png)")
+    seed: int = option(0, "seed of the data order, augmentation and initialisation")
+    deterministic: bool = option(False, "deterministic TensorFlow ops (slower; used by the resume tests)")
+    verbose: int = option(1, "0 silent, 1 progress bar, 2 one line per epoch")
 
     def validate(self) -> TrainConfig:
         """Raise ValueError naming the bad field; returns self."""

@@ -196,3 +196,21 @@ def test_replace_classifier_freeze_options():
         replace_classifier(base, 7, "trunk")
     with pytest.raises(ValueError, match="include_top=True"):
         replace_classifier(keras_alexnet.AlexNet(include_top=False), 7)
+
+
+def test_every_train_flag_has_its_help_written_once_on_its_config_field():
+    """`train --help` texts come from TrainConfig's fields (`training.config.option`), none from a second list."""
+    import dataclasses
+
+    from keras_alexnet.cli import train as train_command
+    from keras_alexnet.cli._options import DATA_HELPS
+    from keras_alexnet.data.options import DataOptions
+    from keras_alexnet.training.config import TrainConfig
+
+    data_fields = {field.name for field in dataclasses.fields(DataOptions)}
+    for field in dataclasses.fields(TrainConfig):
+        if field.name in data_fields:
+            continue
+        assert field.metadata.get("help"), f"TrainConfig.{field.name} has no help text"
+        assert field.name not in train_command.HELPS, f"{field.name}'s help is written twice"
+    assert set(train_command.HELPS) <= set(DATA_HELPS) | data_fields
