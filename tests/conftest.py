@@ -8,7 +8,6 @@ import os
 import shutil
 import socket
 import tempfile
-import time
 
 # Before TensorFlow, Keras or huggingface_hub are imported anywhere.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
@@ -16,22 +15,16 @@ os.environ.setdefault("KERAS_BACKEND", "tensorflow")
 _CACHE_ROOT = tempfile.mkdtemp(prefix="keras_alexnet_test_cache_")
 # Checkpoints are ~230 MB each: the run removes its caches when it ends, so repeated runs do not fill the disk.
 atexit.register(shutil.rmtree, _CACHE_ROOT, ignore_errors=True)
+# What the libraries the tests drive leave in the temp folder (Beam's beam-temp*, TFDS's tmp*tfds, TensorFlow's
+# autograph files, ...), here and in every subprocess (TMPDIR), goes to a folder of this run, removed with the caches:
+# /tmp is left as it was. pytest's own tmp_path folders stay in the original temp folder (failed tests' are kept).
+os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", tempfile.gettempdir())
+_RUN_TMP = os.path.join(_CACHE_ROOT, "tmp")
+os.makedirs(_RUN_TMP)
+os.environ["TMPDIR"] = _RUN_TMP
+tempfile.tempdir = _RUN_TMP
 
 
-def _remove_autograph_files(since: float) -> None:
-    """TensorFlow's autograph writes `__autograph_generated_file*.py` into the temp folder and never removes them
-    (about 100 per run, from this process and the CLI subprocesses): remove those this run made."""
-    import glob
-
-    for path in glob.glob(os.path.join(tempfile.gettempdir(), "__autograph_generated_file*.py")):
-        try:
-            if os.stat(path).st_mtime >= since:
-                os.remove(path)
-        except OSError:
-            pass
-
-
-atexit.register(_remove_autograph_files, time.time() - 1)
 os.environ["KERAS_ALEXNET_CACHE"] = os.path.join(_CACHE_ROOT, "keras_alexnet")
 os.environ.setdefault("HF_HOME", os.path.join(_CACHE_ROOT, "hf_home"))
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
