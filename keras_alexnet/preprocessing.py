@@ -53,7 +53,7 @@ def resolve_mode(variant: str | None = None, mode: str | None = None, weights: s
 def preprocess_input(
     x,
     data_format: str | None = None,
-    *,
+    *legacy,
     variant: str | None = None,
     mode: str | None = None,
     weights: str | None = None,
@@ -62,7 +62,8 @@ def preprocess_input(
 
     The positional order is Keras Applications' (`preprocess_input(x, data_format=None)`); the checkpoint
     selectors are keyword-only. A variant name passed second (the order before 0.2) still works for one
-    release, with a `DeprecationWarning` naming `variant=`.
+    release, with a `DeprecationWarning` naming `variant=` (so do the old positional `data_format`, `mode` and
+    `weights` after it: `preprocess_input(x, "torchvision", "channels_first")`).
 
     Args:
         x: images, `(..., H, W, 3)` (or `(..., 3, H, W)` channels-first), NumPy or tensor, any dtype.
@@ -82,6 +83,22 @@ def preprocess_input(
     """
     import keras
 
+    if legacy:  # the order before 0.2: preprocess_input(x, variant, data_format, mode, weights)
+        if not _is_variant_name(data_format) or len(legacy) > 3 or variant is not None:
+            raise TypeError(
+                "preprocess_input takes `x` and `data_format` positionally; pass `variant`, `mode` and `weights` "
+                f"as keywords. Received: {2 + len(legacy)} positional arguments"
+            )
+        warnings.warn(
+            f"preprocess_input(x, {data_format!r}, ...): the positional order is now Keras Applications' "
+            f"(x, data_format); pass the rest as keywords: preprocess_input(x, data_format=..., variant="
+            f"{data_format!r}, mode=..., weights=...). The positional form will be removed in the next release.",
+            DeprecationWarning,
+            stacklevel=2,
+        )
+        variant, data_format = data_format, legacy[0]
+        mode = legacy[1] if len(legacy) > 1 and mode is None else mode
+        weights = legacy[2] if len(legacy) > 2 and weights is None else weights
     if data_format not in (None, "channels_last", "channels_first") and _is_variant_name(data_format):
         if variant is not None:
             raise ValueError(

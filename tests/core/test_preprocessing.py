@@ -114,3 +114,21 @@ def test_evaluation_preprocessing_names_the_mean_preprocess_input_subtracts():
     spec = eval_preprocessing("bvlc_imagenet1k")
     assert spec.convention == "caffe" and all(f"{value:.3f}" in spec.mean for value in CAFFE_BGR_MEAN)
     assert eval_preprocessing("torchvision_imagenet1k").convention == "torch"
+
+
+def test_the_old_positional_order_with_three_or_more_arguments_still_works_with_a_deprecation_warning():
+    """The order before 0.2: (x, variant, data_format, mode, weights): such calls keep their meaning, for a release."""
+    import warnings
+
+    x = np.random.default_rng(0).integers(0, 256, (1, 3, 4, 4)).astype("uint8")
+    expected = preprocess_input(x, "channels_first", variant="torchvision")
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        old_order = preprocess_input(x, "torchvision", "channels_first")
+        old_with_mode = preprocess_input(x, "original", "channels_first", "torch")  # mode overrides the variant
+    np.testing.assert_array_equal(old_order, expected)
+    np.testing.assert_array_equal(old_with_mode, expected)
+    assert [w.category for w in caught] == [DeprecationWarning] * 2
+    assert all("variant=" in str(w.message) for w in caught)
+    with pytest.raises(TypeError, match="as keywords"):
+        preprocess_input(x, "channels_first", "torch")  # new order: the selectors are keyword-only
