@@ -54,6 +54,9 @@ def traced_for_export() -> bool:
     """True inside `plain_ops()` or when a saving/export module (`EXPORT_MODULES`) is on the call stack."""
     if _PLAIN_OPS.get():
         return True
+    tf = sys.modules.get("tensorflow")
+    if tf is not None and tf.executing_eagerly():  # nothing is traced: skip the stack walk on every eager call
+        return False
     frame = sys._getframe(1)
     while frame is not None:
         if frame.f_globals.get("__name__", "").startswith(EXPORT_MODULES):
