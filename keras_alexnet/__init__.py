@@ -37,8 +37,6 @@ _EXPORTS = {
 
 __all__ = sorted([*_EXPORTS, "__version__"])
 
+__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)  # before the hooks below, which may import submodules at once
 when_imported("keras", register_keras_classes)
 when_imported("keras_hub", register_kerashub_classes)  # KerasHub's from_preset then finds our classes
-
-
-__getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)
