@@ -294,8 +294,9 @@ def test_a_cached_checkpoint_is_readable_by_another_user(request):
     from keras_alexnet.weights.checkpoint import save_checkpoint
     from keras_alexnet.weights.network import NetworkRecord
 
-    # pytest's own temporary folders are 0700: the cache goes into a world-readable folder of its own.
-    root = Path(tempfile.mkdtemp(prefix="keras_alexnet_umask_"))
+    # pytest's own temporary folders, and the run's temp folder (tests/conftest.py), are 0700: the cache goes into a
+    # world-readable folder of its own in the system's temp folder.
+    root = Path(tempfile.mkdtemp(prefix="keras_alexnet_umask_", dir=os.environ["PYTEST_DEBUG_TEMPROOT"]))
     request.addfinalizer(lambda: shutil.rmtree(root, ignore_errors=True))
     os.chmod(root, 0o755)
     previous = os.umask(0o022)
