@@ -42,8 +42,14 @@ class AlexNetModel(keras.Model):
 
     @property
     def network(self) -> NetworkRecord | None:
-        """The network record this model was built with."""
+        """The network record this model was built with (or was given since, e.g. by a training run)."""
         return self._network
+
+    @network.setter
+    def network(self, network: NetworkRecord) -> None:
+        if not isinstance(network, NetworkRecord):
+            raise ValueError(f"`network` must be a NetworkRecord. Received: network={network!r}")
+        self._network = network
 
     def export(self, filepath, format: str = "tf_saved_model", verbose=None, input_signature=None, **kwargs):
         """Keras' `Model.export`; an input signature defaults to the model's input, also for a model never called.

@@ -61,6 +61,8 @@ ModelFn = Callable[[int, int], keras.Model]
 BACKUP_DIR = "backup"
 CHECKPOINT_DIR = "checkpoints"
 MODEL_FILENAME = "model.keras"
+#: The NetworkRecord fields a training run decides (the variant, LRN and removed stages come from the model).
+RUN_RECORD_FIELDS = ("classes", "input_size", "preprocessing", "categories", "class_names", "pixel_mean")
 #: The run's final weights as a checkpoint directory (`--weights RUN_DIR/checkpoint` in predict/evaluate/...).
 CHECKPOINT_DIRNAME = "checkpoint"
 RESULTS_FILENAME = "results.json"
@@ -195,6 +197,13 @@ def train(config: TrainConfig, model_fn: ModelFn | None = None) -> TrainResult:
         else:
             model = build_training_model(
                 num_classes, image_size, config.variant, config.dropout, config.init, config.seed
+            )
+            # What the run's weights are for (classes by name, the paper's preprocessing with this training set's
+            # mean, the input size): every model.keras the run saves carries it (`network_record`).
+            run_record = run_network_record(config, image_size, train_source.class_names, stats)
+            model.network = dataclasses.replace(
+                model.network,
+                **{field: getattr(run_record, field) for field in RUN_RECORD_FIELDS},
             )
         optimizer = make_optimizer(config, learning_rate)
     if config.init == LSUV and model_fn is None and resume_from is None:

@@ -64,6 +64,13 @@ def test_train_command_real_alexnet_writes_run_directory(tmp_path, capsys):
     assert len(rows) == 1 and {"loss", "top1_error", "top5_error", "val_top1_error", "learning_rate"} <= set(rows[0])
     model = keras.saving.load_model(run_dir / "model.keras")
     assert [layer.name for layer in model.layers if layer.name.startswith("conv")] == [f"conv{i}" for i in range(1, 6)]
+    # model.keras knows what its weights are for: the run's classes, input size and preprocessing with its mean.
+    import keras_alexnet
+
+    record = keras_alexnet.network_record(model)
+    assert (record.variant, record.classes, record.input_size, record.preprocessing) == ("original", 10, 67, "paper")
+    assert record.class_names is not None and len(record.class_names) == 10
+    assert record.pixel_mean is not None and all(0 < value < 255 for value in record.pixel_mean)
     assert not (run_dir / "backup" / "ckpt-1.weights.h5").exists()
     assert json.loads((run_dir / "backup" / "ckpt-3.json").read_text())["position"]["epoch"] == 1
     # Same directory again without --resume: refused.
