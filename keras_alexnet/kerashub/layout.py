@@ -1,14 +1,15 @@
-"""The checkpoint layout shared by keras_alexnet and KerasHub (format 2): which file holds which layers.
+"""The preset layout `save_preset` writes, and the planned joint layout (format 2): which file holds which layers.
 
 Format 1 (today's `convert` / `push` / `release`): config.json + model.weights.h5 = Keras' full functional model;
-notop.weights.h5 = the conv stack. Format 2 (a KerasHub preset that `AlexNet(weights=dir)` also reads):
+notop.weights.h5 = the conv stack. Planned format 2 (a KerasHub preset that `AlexNet(weights=dir)` also reads; today
+`save_preset` writes this layout and only KerasHub reads it; checkpoints stay format 1):
 
     config.json          AlexNetBackbone (registered "keras_alexnet>AlexNetBackbone")
     model.weights.h5     the backbone: conv1..conv5 (what notop.weights.h5 held)
     task.json            AlexNetImageClassifier; task.weights.h5: fc6, fc7, predictions
     preprocessor.json    AlexNetImageClassifierPreprocessor (the checkpoint's preprocessing)
     metadata.json        KerasHub's metadata (a superset of Keras')
-    keras_alexnet.json   the NetworkRecord (format_version 2)
+    keras_alexnet.json   the NetworkRecord (format_version 1 today; 2 once our loader reads this layout)
 
 Example:
 
@@ -31,8 +32,12 @@ TASK_LAYERS = ("fc6", "fc7", "predictions")
 
 
 def is_preset_dir(path: str | os.PathLike) -> bool:
-    """Whether `path` is a directory keras_alexnet wrote (it has keras_alexnet.json): what a new one may replace."""
-    return (Path(path) / NETWORK_FILENAME).is_file()
+    """Whether `path` is a preset `save_preset` wrote (keras_alexnet.json beside task.json): what a new one may replace.
+
+    A checkpoint directory (keras_alexnet.json, no task.json) is not a preset: a preset never silently replaces one.
+    """
+    path = Path(path)
+    return (path / NETWORK_FILENAME).is_file() and (path / TASK_CONFIG_FILENAME).is_file()
 
 
 def layout_version(path: str | os.PathLike) -> int:

@@ -66,9 +66,18 @@ MODEL_CARD_FILENAME = "README.md"
 CHECKPOINT_KIND = "checkpoint directory (with keras_alexnet.json)"
 
 
+#: KerasHub's task config in a preset directory (`keras_alexnet.kerashub`): what tells a preset from a checkpoint.
+KERAS_HUB_TASK_FILENAME = "task.json"
+
+
 def is_checkpoint_dir(path: str | os.PathLike) -> bool:
-    """Whether `path` is a checkpoint directory (it has `keras_alexnet.json`): what a new checkpoint may replace."""
-    return (Path(path) / NETWORK_FILENAME).is_file()
+    """Whether `path` is a checkpoint directory (it has `keras_alexnet.json`): what a new checkpoint may replace.
+
+    A KerasHub preset written by `keras_alexnet.kerashub.save_preset` has one too, beside KerasHub's `task.json`:
+    it is not a checkpoint, so a checkpoint never silently replaces it (nor a preset a checkpoint).
+    """
+    path = Path(path)
+    return (path / NETWORK_FILENAME).is_file() and not (path / KERAS_HUB_TASK_FILENAME).exists()
 
 
 def save_checkpoint(

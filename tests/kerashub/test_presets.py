@@ -63,6 +63,32 @@ def test_save_preset_refuses_a_users_directory(tmp_path, preset):
     assert (tmp_path / "mine.txt").read_text() == "keep"
 
 
+def test_a_preset_and_a_checkpoint_never_replace_each_other(tmp_path, preset):
+    """Both carry keras_alexnet.json: each recogniser tells its own kind apart (task.json), so neither is lost."""
+    import shutil
+
+    from keras_alexnet.kerashub import save_preset
+    from keras_alexnet.models.config import NetworkRecord
+    from keras_alexnet.outputs import ExistingOutputError
+    from keras_alexnet.weights.checkpoint import save_checkpoint
+
+    variant, model, directory = preset
+    checkpoint = tmp_path / "checkpoint"  # what `convert` / `save_checkpoint` leave: keras_alexnet.json, weights
+    checkpoint.mkdir()
+    (checkpoint / "keras_alexnet.json").write_text('{"variant": "original", "classes": 1000}')
+    (checkpoint / "model.weights.h5").write_bytes(b"the user's weights")
+    with pytest.raises(ExistingOutputError):
+        save_preset(model, checkpoint)
+    assert (checkpoint / "model.weights.h5").read_bytes() == b"the user's weights"
+
+    copy = tmp_path / "preset"
+    shutil.copytree(directory, copy)
+    before = sorted(path.name for path in copy.iterdir())
+    with pytest.raises(ExistingOutputError):
+        save_checkpoint(model, copy, NetworkRecord(variant=variant, classes=CLASSES))
+    assert sorted(path.name for path in copy.iterdir()) == before
+
+
 def test_import_keras_alexnet_registers_the_classes_for_from_preset(preset):
     """After `import keras_alexnet` (before or after keras_hub), KerasHub's own `from_preset` finds our classes.
 
