@@ -99,6 +99,7 @@ def register_keras_classes(_keras: ModuleType | None = None) -> None:
     if any(name.startswith("keras_alexnet.") and _still_loading(module) for name, module in list(sys.modules.items())):
         return
     import keras_alexnet.layers  # noqa: F401
+    import keras_alexnet.models.backbone  # noqa: F401  (the core "keras_alexnet>AlexNetBackbone", unless KerasHub's)
     import keras_alexnet.models.model  # noqa: F401
 
 

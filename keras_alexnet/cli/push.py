@@ -54,6 +54,6 @@ def run(args: argparse.Namespace) -> int:
     print(f"pushed {args.checkpoint} to {result.repo_id}@{result.revision} ({card})")
     print(f"commit: {result.commit_url}")
     print(f"commit sha: {result.commit_sha}")
-    print(f"model.weights.h5 sha256: {result.weights_sha256}")
+    print(f"checksums.json sha256: {result.checksums_sha256} (it lists every file's sha256)")
     print(f"registry: {result.registry_snippet()}")
     return 0

@@ -13,48 +13,36 @@ from __future__ import annotations
 import keras
 import keras_hub
 
-from keras_alexnet.models.build import build_alexnet
-from keras_alexnet.models.config import LRNConfig, NetworkRecord, get_variant
+from keras_alexnet.models.backbone import PACKAGE, backbone_graph
+from keras_alexnet.models.config import NetworkRecord, get_variant
 from keras_alexnet.preprocessing import preprocess_for
-
-PACKAGE = "keras_alexnet"
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)
 class AlexNetBackbone(keras_hub.models.Backbone):
     """The conv stack (conv1..pool5) of AlexNet: `AlexNet(include_top=False)`, as a KerasHub Backbone.
 
+    A checkpoint's config.json describes it (`keras_alexnet.weights.preset_files`); without keras-hub the same
+    registered name builds `keras_alexnet.models.backbone.AlexNetBackboneModel`, a plain Keras model.
+
     Args:
         variant: "original" (two towers, LRN) or "torchvision".
         lrn: LRN constants (dict of `LRNConfig`), None for the variant's.
         image_shape: input shape; default the variant's `(size, size, 3)`.
         conv_implementation: for the two-tower layers ("auto", "fused", "split").
+        remove: conv stages left out (`AlexNet(remove=...)`, the paper's depth ablation).
     """
 
-    def __init__(self, variant="original", lrn=None, image_shape=None, conv_implementation="auto", **kwargs):
-        config = get_variant(variant)
-        lrn_config = LRNConfig.from_dict(lrn) if isinstance(lrn, dict) else (lrn or config.lrn)
-        if image_shape is None:
-            image_shape = (config.default_size, config.default_size, 3)
-        inputs = keras.Input(shape=tuple(image_shape), name="input")
-        stack = build_alexnet(
-            config, inputs, include_top=False, lrn=lrn_config, conv_implementation=conv_implementation
-        )
-        super().__init__(inputs=inputs, outputs=stack.outputs[0], **kwargs)
+    def __init__(self, variant="original", lrn=None, image_shape=None, conv_implementation="auto", remove=(), **kwargs):
+        inputs, outputs, arguments = backbone_graph(variant, lrn, image_shape, conv_implementation, remove)
+        super().__init__(inputs=inputs, outputs=outputs, **kwargs)
+        self._arguments = arguments
         self.variant = variant
-        self.lrn = lrn_config.to_dict() if lrn_config is not None else None
-        self.image_shape = tuple(image_shape)
-        self.conv_implementation = conv_implementation
+        self.lrn = arguments["lrn"]
+        self.image_shape = tuple(arguments["image_shape"])
 
     def get_config(self):
-        config = super().get_config()
-        config.update(
-            variant=self.variant,
-            lrn=self.lrn,
-            image_shape=list(self.image_shape),
-            conv_implementation=self.conv_implementation,
-        )
-        return config
+        return {**super().get_config(), **self._arguments}
 
 
 @keras.saving.register_keras_serializable(package=PACKAGE)

@@ -260,7 +260,10 @@ def get_variant(name: str) -> VariantConfig:
 # -- the network record ------------------------------------------------------------------------------------------------
 
 NETWORK_FILENAME = "keras_alexnet.json"
-FORMAT_VERSION = 1
+#: The checkpoint layout keras_alexnet writes (`keras_alexnet.weights.checkpoint`): 1 = Keras' full functional model
+#: + notop.weights.h5; 2 = a KerasHub preset (backbone + task files). A record without the key is format 1.
+FORMAT_VERSION = 2
+FIRST_FORMAT_VERSION = 1
 PREPROCESSING_CHANNEL_ORDER = {"caffe": "BGR", "torch": "RGB", "paper": "RGB"}
 #: How to get an intact keras_alexnet.json, for the messages.
 NETWORK_FIX = (
@@ -397,17 +400,33 @@ class NetworkRecord:
                 f"{NETWORK_FILENAME}. Write one with `keras-alexnet convert` or "
                 f"`keras_alexnet.weights.save_checkpoint`. Received: {directory}"
             )
-        data = read_json_file(path, fix=fix)
-        if _is_count(data.get("format_version", FORMAT_VERSION)):
-            _check_format_version(data)  # a newer format is not damage: the fix is an upgrade
-        try:
-            return cls.from_dict(data)
-        except ValueError as error:
-            raise DamagedFileError(path, f"it is not a valid network record ({error})", fix) from error
+        return _read_record(path, fix)
+
+
+def read_format_version(directory: str | Path, *, fix: str = NETWORK_FIX) -> int:
+    """The checkpoint format of `directory` (its keras_alexnet.json's `format_version`; 1 when it has none).
+
+    The one place a layout is told apart: `keras_alexnet.weights.resolved.read_checkpoint_dir` reads each format
+    by it, and the cache migrates an older one (`keras_alexnet.weights.cache`). A newer one is refused.
+    """
+    path = Path(directory) / NETWORK_FILENAME
+    data = read_json_file(path, fix=fix)
+    _check_format_version(data)
+    return data.get("format_version", FIRST_FORMAT_VERSION)
+
+
+def _read_record(path: Path, fix: str) -> NetworkRecord:
+    data = read_json_file(path, fix=fix)
+    if _is_count(data.get("format_version", FIRST_FORMAT_VERSION)):
+        _check_format_version(data)  # a newer format is not damage: the fix is an upgrade
+    try:
+        return NetworkRecord.from_dict(data)
+    except ValueError as error:
+        raise DamagedFileError(path, f"it is not a valid network record ({error})", fix) from error
 
 
 def _check_format_version(data: dict) -> None:
-    version = data.get("format_version", FORMAT_VERSION)
+    version = data.get("format_version", FIRST_FORMAT_VERSION)
     if not _is_count(version):
         raise ValueError(f"`format_version` must be a positive integer. Received: format_version={version!r}")
     if version > FORMAT_VERSION:

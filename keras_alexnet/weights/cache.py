@@ -9,6 +9,10 @@ the first time in a process). An entry that fails is never deleted: it is
 renamed `NAME.damaged-<UTC timestamp>` beside it (`set_aside`), the message says
 so, and the normal fetch path fetches or converts it again.
 
+An intact entry of an older checkpoint format (format 1, before checkpoints were KerasHub presets) is read as
+that format until the fetch path holds the entry's lock; then it is migrated once (`migrate_entry`: its
+weights are rewritten as format 2 in a staging sibling and renamed over it, the model card kept).
+
 Example:
 
 >>> from keras_alexnet.weights.cache import cache_dir, checkpoint_cache_dir
@@ -28,9 +32,10 @@ import time
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from keras_alexnet.weights.checkpoint import CheckpointCheck, check_checkpoint
+from keras_alexnet.models.config import read_format_version
+from keras_alexnet.weights.checkpoint import MODEL_CARD_FILENAME, CheckpointCheck, check_checkpoint, save_checkpoint
 from keras_alexnet.weights.hub import is_offline
-from keras_alexnet.weights.network import NETWORK_FILENAME
+from keras_alexnet.weights.network import FORMAT_VERSION, NETWORK_FILENAME
 from keras_alexnet.weights.resolved import ResolvedWeights, WeightsUnavailableError, read_checkpoint_dir
 
 if TYPE_CHECKING:
@@ -113,6 +118,8 @@ def verified_checkpoint(record: WeightsRecord, *, repair: bool = False) -> Resol
         return None
     check = check_cache_entry(directory)
     if check.ok:
+        if read_format_version(directory) < FORMAT_VERSION:
+            return migrate_entry(directory) if repair else None  # None: the caller takes the lock, then migrates
         return read_checkpoint_dir(directory, verify=False)
     if not repair:
         return None
@@ -130,3 +137,27 @@ def verified_checkpoint(record: WeightsRecord, *, repair: bool = False) -> Resol
         )
     print(f"keras_alexnet: {what}; {moved}; fetching {record.name!r} again", file=sys.stderr, flush=True)
     return None
+
+
+def migrate_entry(directory: str | os.PathLike) -> ResolvedWeights:
+    """Rewrite the intact older-format cache entry `directory` in today's format (the caller holds its lock).
+
+    Format 1 is Keras' own unzipped full model, so Keras loads it; `save_checkpoint` writes the new entry in a
+    staging sibling and renames it over the old one (an earlier checkpoint), keeping the model card.
+    """
+    import keras
+
+    directory = Path(directory)
+    version = read_format_version(directory)
+    print(
+        f"keras_alexnet: migrating the cached checkpoint {directory} from format {version} to {FORMAT_VERSION} "
+        "(once; its weights are unchanged)",
+        file=sys.stderr,
+        flush=True,
+    )
+    network = read_checkpoint_dir(directory, verify=False).network
+    model = keras.saving.load_model(directory, compile=False)
+    card = directory / MODEL_CARD_FILENAME
+    model_card = card.read_text(encoding="utf-8") if card.is_file() else None
+    save_checkpoint(model, directory, network, model_card=model_card)
+    return read_checkpoint_dir(directory, verify=False)

@@ -1,16 +1,24 @@
-"""The checkpoint directory format, written atomically.
+"""The checkpoint directory format (format 2: a KerasHub preset), written atomically.
 
-A checkpoint is Keras 3's own unzipped model directory (what `model.save("hf://...")`
-writes and `keras.saving.load_model` reads) plus keras_alexnet's files:
+A checkpoint is a KerasHub preset (`keras_alexnet.weights.preset_files`) plus keras_alexnet's files:
 
-    config.json          Keras model config
-    metadata.json        Keras metadata (keras_version, date_saved)
-    model.weights.h5     weights of the full model
-    notop.weights.h5     weights without the classifier (include_top=False)
-    keras_alexnet.json   the NetworkRecord: variant, classes, LRN, input size, preprocessing
+    config.json          the backbone ("keras_alexnet>AlexNetBackbone": conv1..pool5)
+    model.weights.h5     the backbone's weights (what `AlexNet(include_top=False)` holds)
+    task.json            the classifier ("keras_alexnet>AlexNetImageClassifier")
+    task.weights.h5      its own weights: fc6, fc7, predictions
+    preprocessor.json, image_converter.json, metadata.json   KerasHub's (the checkpoint's preprocessing)
+    keras_alexnet.json   the NetworkRecord: variant, classes, LRN, input size, preprocessing; format_version 2
     sizes.json           size in bytes of every file above
     checksums.json       sha256 of every file above (sizes.json included): `{name: sha256}`
     README.md            model card (YAML metadata + usage + citation)
+
+So one directory loads three ways: `keras_alexnet.AlexNet(weights=dir)` (the classifier; keras-hub not needed),
+`keras_hub.models.ImageClassifier.from_preset(dir)` / `Backbone.from_preset(dir)`, and
+`keras.saving.load_model(dir)` (the backbone, as for any KerasHub preset; `keras_alexnet.models.backbone`).
+Format 1 (keras_alexnet.json without `format_version`, or 1) was Keras' own unzipped full model: config.json +
+model.weights.h5 of the full functional model, and notop.weights.h5; it is still read, never misread as
+format 2 (`keras_alexnet.models.config.read_format_version`), and the cache migrates its entries
+(`keras_alexnet.weights.cache`).
 
 Loading a checkpoint directory checks it against checksums.json first
 (`verify_checkpoint`): every file's size on every load (a few microseconds),
@@ -32,8 +40,8 @@ Example:
 >>> model = keras_alexnet.AlexNet(variant="torchvision")
 >>> out = save_checkpoint(model, tempfile.mkdtemp() + "/ckpt", NetworkRecord(variant="torchvision"))
 >>> sorted(p.name for p in out.iterdir() if p.is_file())  # doctest: +NORMALIZE_WHITESPACE
-['README.md', 'checksums.json', 'config.json', 'keras_alexnet.json', 'metadata.json',
- 'model.weights.h5', 'notop.weights.h5', 'sizes.json']
+['README.md', 'checksums.json', 'config.json', 'image_converter.json', 'keras_alexnet.json', 'metadata.json',
+ 'model.weights.h5', 'preprocessor.json', 'sizes.json', 'task.json', 'task.weights.h5']
 >>> check_checkpoint(out).status
 'ok'
 """
@@ -49,15 +57,16 @@ from pathlib import Path
 import keras
 
 from keras_alexnet.errors import DamagedFileError, format_bytes, read_json_file
-from keras_alexnet.models.build import build_alexnet, default_input, has_top
-from keras_alexnet.models.config import get_variant
+from keras_alexnet.models.build import has_top
 from keras_alexnet.outputs import apply_umask, check_output, publish, staging_directory
 from keras_alexnet.weights.checksums import known_sha256, sha256_file
-from keras_alexnet.weights.loading import copy_weights_by_name
 from keras_alexnet.weights.model_card import build_model_card
 from keras_alexnet.weights.network import NETWORK_FILENAME, NETWORK_FIX, NetworkRecord
+from keras_alexnet.weights.preset_files import BACKBONE_WEIGHTS_FILENAME, TASK_WEIGHTS_FILENAME, write_preset_files
 
+#: Format 1's weights of the full model (format 2 keeps the backbone's in the same file name).
 TOP_WEIGHTS_FILENAME = "model.weights.h5"
+#: Format 1's weights without the classifier (format 2's backbone file holds them).
 NOTOP_WEIGHTS_FILENAME = "notop.weights.h5"
 CHECKSUMS_FILENAME = "checksums.json"
 SIZES_FILENAME = "sizes.json"
@@ -66,18 +75,12 @@ MODEL_CARD_FILENAME = "README.md"
 CHECKPOINT_KIND = "checkpoint directory (with keras_alexnet.json)"
 
 
-#: KerasHub's task config in a preset directory (`keras_alexnet.kerashub`): what tells a preset from a checkpoint.
-KERAS_HUB_TASK_FILENAME = "task.json"
-
-
 def is_checkpoint_dir(path: str | os.PathLike) -> bool:
     """Whether `path` is a checkpoint directory (it has `keras_alexnet.json`): what a new checkpoint may replace.
 
-    A KerasHub preset written by `keras_alexnet.kerashub.save_preset` has one too, beside KerasHub's `task.json`:
-    it is not a checkpoint, so a checkpoint never silently replaces it (nor a preset a checkpoint).
+    A preset KerasHub itself wrote (no keras_alexnet.json) is not one: a checkpoint never replaces it.
     """
-    path = Path(path)
-    return (path / NETWORK_FILENAME).is_file() and not (path / KERAS_HUB_TASK_FILENAME).exists()
+    return (Path(path) / NETWORK_FILENAME).is_file()
 
 
 def save_checkpoint(
@@ -127,15 +130,10 @@ def write_checkpoint(
             "save_checkpoint needs the full model (include_top=True). "
             f"Received: a model without a 'predictions' layer ({model.name!r})"
         )
-    model.save(directory, zipped=False)
-    apply_umask(directory)
-    config = get_variant(network.variant)
-    notop = build_alexnet(
-        config, default_input(config), include_top=False, lrn=network.lrn, name=model.name, placeholder_init=True
-    )
-    copy_weights_by_name(model, notop)
-    notop.save_weights(directory / NOTOP_WEIGHTS_FILENAME)
+    directory.mkdir()
+    write_preset_files(model, directory, network)
     network.write(directory)
+    apply_umask(directory)
     if model_card is None:
         model_card = build_model_card(network, record)
     (directory / MODEL_CARD_FILENAME).write_text(model_card, encoding="utf-8")
@@ -205,8 +203,9 @@ def _read_file_table(path, is_valid_value, what: str, fix: str | None) -> dict:
     return table
 
 
-#: The files loading reads: one listed in checksums.json must be there (others may be absent, as in a Hub snapshot).
-LOADED_FILES = (NETWORK_FILENAME, TOP_WEIGHTS_FILENAME, NOTOP_WEIGHTS_FILENAME)
+#: The files loading reads (either format): one listed in checksums.json must be there (others may be absent, as in
+#: a Hub snapshot).
+LOADED_FILES = (NETWORK_FILENAME, BACKBONE_WEIGHTS_FILENAME, TASK_WEIGHTS_FILENAME, NOTOP_WEIGHTS_FILENAME)
 
 #: How to repair a user's checkpoint directory that fails its checksums (keras_alexnet never moves a user's files).
 CHECKPOINT_FIX = (

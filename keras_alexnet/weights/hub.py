@@ -239,11 +239,14 @@ def download_checkpoint(
     """Download a checkpoint's files from the Hub, verify them and return the local snapshot directory.
 
     `pinned_sha256` maps file names to sha256s that take precedence over the
-    repository's own `checksums.json` (the registry pins the weights file).
+    repository's own `checksums.json` (the registry pins checksums.json itself, hence every file).
     `cache_dir`: a Hugging Face cache other than the default.
     """
     checksums_path = download_file(repo_id, CHECKSUMS_FILENAME, revision, token=token, cache_dir=cache_dir)
     commit = checksums_path.parent.name  # snapshots/<commit>/checksums.json: pin the rest to this commit
+    pinned = dict(pinned_sha256 or {})
+    if CHECKSUMS_FILENAME in pinned:  # the registry pins the manifest, which pins every file
+        _verify(checksums_path, pinned.pop(CHECKSUMS_FILENAME), _PINNED, repo_id)
     with _deleted_if_damaged(checksums_path):
         checksums = read_checksums(checksums_path, fix=_hub_fix(repo_id))
     if NETWORK_FILENAME not in checksums:
@@ -251,7 +254,6 @@ def download_checkpoint(
             f"Hub repo {repo_id!r} is not a keras_alexnet checkpoint: its {CHECKSUMS_FILENAME} lists no "
             f"{NETWORK_FILENAME}. Push checkpoints with `keras-alexnet push`. {offline_help(repo_id)}"
         )
-    pinned = dict(pinned_sha256 or {})
     for filename in DOWNLOADED_FILES:
         if filename not in checksums and filename not in pinned:
             continue
@@ -288,8 +290,7 @@ def resolve_hf_uri(uri: str) -> ResolvedWeights:
     return ResolvedWeights(
         description=uri,
         network=resolved.network,
-        top_path=resolved.top_path,
-        notop_path=resolved.notop_path,
+        **resolved.files(),
     )
 
 
@@ -321,8 +322,7 @@ def resolve_registered_hub_copy(
     return ResolvedWeights(
         description=f"{record.name} (hf://{repo_id}@{revision})",
         network=resolved.network,
-        top_path=resolved.top_path,
-        notop_path=resolved.notop_path,
+        **resolved.files(),
     )
 
 

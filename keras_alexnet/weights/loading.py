@@ -34,6 +34,7 @@ from keras_alexnet.errors import DamagedFileError
 from keras_alexnet.models.build import has_top
 from keras_alexnet.models.config import VARIANT_NAMES, count_params
 from keras_alexnet.saving import registration_guidance
+from keras_alexnet.weights.preset_files import FIRST_TASK_LAYER
 
 if TYPE_CHECKING:
     from keras_alexnet.weights.resolved import ResolvedWeights
@@ -84,6 +85,17 @@ def load_resolved_weights(model: keras.Model, resolved: ResolvedWeights) -> None
     if not with_top and resolved.notop_path is not None:
         _load_weights_file(model, resolved.notop_path, resolved.description)
         return
+    if resolved.task_path is not None and resolved.notop_path is not None:  # format 2: backbone + task files
+        first_task_layer = [layer.name for layer in model.layers].index(FIRST_TASK_LAYER)
+        load_layers_from_h5(model, resolved.notop_path, resolved.description, layers=model.layers[:first_task_layer])
+        if not Path(resolved.task_path).is_file():
+            raise ValueError(
+                f"The weights {resolved.description} have no {Path(resolved.task_path).name} (the classifier's fc6, "
+                "fc7 and predictions): build the model with include_top=False, or copy the checkpoint again. "
+                "Received: include_top=True"
+            )
+        load_layers_from_h5(model, resolved.task_path, resolved.description, layers=model.layers[first_task_layer:])
+        return
     if resolved.top_path is None:
         raise ValueError(
             f"The weights {resolved.description} have no top (classifier); build the model "
@@ -117,13 +129,17 @@ def h5_layer_keys(model: keras.Model) -> dict[str, str]:
     return keys
 
 
-def load_layers_from_h5(model: keras.Model, path, description: str) -> None:
-    """Assign every weighted layer of `model` from the same layer's group of the full model's `.weights.h5` file."""
+def load_layers_from_h5(model: keras.Model, path, description: str, *, layers=None) -> None:
+    """Assign every weighted layer of `model` (or of `layers`, some of its layers) from its group in a `.weights.h5`.
+
+    The file is one Keras wrote for the full model or a part of it with the same layers in the same order (a model
+    without its top, a KerasHub backbone or task file): Keras numbers each class's groups in layer order.
+    """
     import h5py
 
     keys = h5_layer_keys(model)
     with _damaged_as_error(path, "HDF5 weights file"), h5py.File(path, "r") as f:
-        for layer in model.layers:
+        for layer in model.layers if layers is None else layers:
             if not layer.weights:
                 continue
             group = f.get(keys[layer.name])

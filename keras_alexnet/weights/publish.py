@@ -3,7 +3,7 @@
 `push_to_hub` creates the repository if needed, uploads the checkpoint in one
 commit (`HfApi.upload_folder`), writes the model card only when the repository
 has none (or when asked), and returns what the registry needs to pin the
-upload: the commit sha and the sha256 of the weights file. The token comes
+upload: the commit sha and the sha256 of checksums.json (which lists every file's). The token comes
 from `HF_TOKEN` / `hf auth login` (or the `token` argument) and is never printed.
 
 Example (needs a Hub and a token):
@@ -31,6 +31,7 @@ from keras_alexnet.weights.checkpoint import (
     save_checkpoint,
     verify_checksums,
 )
+from keras_alexnet.weights.checksums import sha256_file
 from keras_alexnet.weights.network import NETWORK_FILENAME, NetworkRecord
 
 
@@ -44,14 +45,16 @@ class PushResult:
     commit_url: str
     weights_sha256: str
     wrote_model_card: bool
+    #: sha256 of checksums.json: what a registry record pins (it lists every other file's sha256).
+    checksums_sha256: str = ""
 
     def registry_fields(self, tag: str | None = None) -> dict[str, str]:
         """The `HubLocation` fields that pin this upload (with `tag`, a Hub tag pointing at the commit)."""
         fields = {
             "repo_name": self.repo_id.split("/", 1)[1],
             "revision": self.commit_sha,
-            "filename": TOP_WEIGHTS_FILENAME,
-            "sha256": self.weights_sha256,
+            "filename": CHECKSUMS_FILENAME,
+            "sha256": self.checksums_sha256,
         }
         return fields | ({"tag": tag} if tag else {})
 
@@ -145,6 +148,7 @@ def _push_directory(
         commit_url=commit.commit_url,
         weights_sha256=checksums.get(TOP_WEIGHTS_FILENAME, ""),
         wrote_model_card=upload_card,
+        checksums_sha256=sha256_file(directory / CHECKSUMS_FILENAME),
     )
 
 

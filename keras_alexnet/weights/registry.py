@@ -133,7 +133,8 @@ class HubLocation:
 
     repo_name: str
     revision: str | None = None  # a pinned commit sha, once published
-    filename: str = "model.weights.h5"
+    #: The file whose sha256 pins the copy: checksums.json, which lists the sha256 of every other file.
+    filename: str = "checksums.json"
     sha256: str | None = None
     tag: str | None = None  # a Hub tag to download instead of `revision` (verified against `sha256`)
 

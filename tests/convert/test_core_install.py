@@ -33,7 +33,7 @@ REPO = Path(__file__).resolve().parents[2]
 CORE_VENV_ENV = "KERAS_ALEXNET_CORE_VENV"
 #: What a core install must not have: the `train`, `analysis`, `convert`, `export` and `test` extras' packages.
 NOT_CORE = ("torch", "onnx", "onnxruntime", "tf2onnx", "jax", "tensorflow_datasets", "tensorboard", "sklearn")
-NOT_CORE += ("matplotlib",)
+NOT_CORE += ("matplotlib", "keras_hub")
 CHILD_TIMEOUT_S = 600
 
 
@@ -118,7 +118,11 @@ with warnings.catch_warnings():
     convert_file(src, out)
 model = keras_alexnet.AlexNet(weights=out, classifier_activation=None)
 np.save(logits, model.predict(np.load(batch), verbose=0))
+import keras
+backbone = keras.saving.load_model(out)  # the checkpoint's config.json: the conv stack, without keras_hub
+same = bool((backbone.get_layer("conv1").get_weights()[0] == model.get_layer("conv1").get_weights()[0]).all())
 print(json.dumps({
+    "load_model": [type(backbone).__name__, list(backbone.output.shape[1:]), same],
     "available": {f: converter_available(f) for f in ("onnx", "caffe", "torchvision")},
     "imported": sorted(m for m in ("onnx", "onnxruntime", "torch") if m in sys.modules),
     "input_shape": list(model.input_shape[1:]),
@@ -171,6 +175,7 @@ def test_core_install_converts_the_onnx_original_and_matches_onnxruntime(core_co
     graph, child = core_conversion["graph"], core_conversion["child"]
     assert child["available"] == {"onnx": True, "caffe": True, "torchvision": False}
     assert child["imported"] == [] and child["input_shape"] == [227, 227, 3]
+    assert child["load_model"] == ["AlexNetBackboneModel", [6, 6, 256], True]
 
     runnable = onnx.ModelProto.FromString(graph.SerializeToString())
     dims = runnable.graph.input[0].type.tensor_type.shape.dim

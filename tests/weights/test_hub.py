@@ -6,6 +6,7 @@ import dataclasses
 import json
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 import keras_alexnet
@@ -41,11 +42,15 @@ def test_push_then_pull_is_bit_identical(pushed, checkpoint, live_hub, repo_id, 
     assert len(notop.get_weights()) == 10
 
 
-def test_keras_load_model_reads_a_pushed_checkpoint(pushed, checkpoint, repo_id, assert_same_weights):
+def test_keras_load_model_reads_a_pushed_checkpoint_as_its_backbone(pushed, checkpoint, repo_id):
+    """A checkpoint is a KerasHub preset: Keras' own loader rebuilds its config.json, the conv stack."""
     import keras
 
     model = keras.saving.load_model(f"hf://{repo_id}", compile=False)
-    assert_same_weights(model, checkpoint[1])
+    assert model.name == "alex_net_backbone" and model.output.shape == (None, 6, 6, 256)
+    conv_weights = checkpoint[1][:10]  # conv1..conv5 kernels and biases come first
+    for got, expected in zip(model.get_weights(), conv_weights, strict=True):
+        np.testing.assert_array_equal(got, expected)
 
 
 def test_wrong_class_count_names_both(pushed, repo_id):
@@ -129,18 +134,18 @@ def test_truncated_download_fails_and_leaves_the_cache_usable(
     assert not list(cache.glob("snapshots/*/model.weights.h5"))
     live_hub.truncate.clear()
     resolved = resolve_hf_uri(f"hf://{repo_id}")
-    assert resolved.top_path.stat().st_size == len(live_hub.files(repo_id)["model.weights.h5"])
+    assert resolved.notop_path.stat().st_size == len(live_hub.files(repo_id)["model.weights.h5"])
     assert_same_weights(keras_alexnet.AlexNet(weights=f"hf://{repo_id}", classes=CLASSES), checkpoint[1])
 
 
 def test_connection_dropped_once_is_resumed_within_one_call(pushed, live_hub, repo_id):
-    live_hub.truncate_once.add("model.weights.h5")
+    live_hub.truncate_once.add("task.weights.h5")
     live_hub.range_requests.clear()
     resolved = resolve_hf_uri(f"hf://{repo_id}")
-    size = len(live_hub.files(repo_id)["model.weights.h5"])
-    assert resolved.top_path.stat().st_size == size
+    size = len(live_hub.files(repo_id)["task.weights.h5"])
+    assert resolved.task_path.stat().st_size == size
     # resumed with an HTTP Range request from where the connection dropped, not restarted
-    starts = [int(rng[6:-1]) for path, rng in live_hub.range_requests if path.endswith("model.weights.h5")]
+    starts = [int(rng[6:-1]) for path, rng in live_hub.range_requests if path.endswith("task.weights.h5")]
     assert starts and 0 < starts[0] <= size // 2
 
 
@@ -157,8 +162,8 @@ def test_missing_repo_revision_and_file(pushed, live_hub, repo_id):
 
 def test_file_listed_but_missing(live_hub, checkpoint, repo_id):
     push_to_hub(checkpoint[0], repo_id)
-    del live_hub.files(repo_id)["notop.weights.h5"]
-    with pytest.raises(WeightsUnavailableError, match=r"'notop.weights.h5' of Hub repo .*has no such file"):
+    del live_hub.files(repo_id)["task.weights.h5"]
+    with pytest.raises(WeightsUnavailableError, match=r"'task.weights.h5' of Hub repo .*has no such file"):
         resolve_hf_uri(f"hf://{repo_id}")
 
 
@@ -187,13 +192,13 @@ def test_registry_hub_copy_is_pinned_and_verified(pushed, repo_id, network, asse
     org, name = repo_id.split("/")
     base = dataclasses.replace(get_weights_record("torchvision_imagenet1k"), network=network, originals=())
     good = dataclasses.replace(
-        base, hub=HubLocation(repo_name=name, revision=pushed.commit_sha, sha256=pushed.weights_sha256)
+        base, hub=HubLocation(repo_name=name, revision=pushed.commit_sha, sha256=pushed.checksums_sha256)
     )
     resolved = resolve_registered_hub_copy(good, hub_org=org)
-    assert pushed.commit_sha in str(resolved.top_path)
+    assert pushed.commit_sha in str(resolved.notop_path)
     from keras_alexnet.pretrained import fetch_registered
 
-    assert fetch_registered(good, hub_org=org).top_path == resolved.top_path
+    assert fetch_registered(good, hub_org=org).notop_path == resolved.notop_path
 
     wrong = dataclasses.replace(base, hub=dataclasses.replace(good.hub, sha256="0" * 64))
     with pytest.raises(ChecksumMismatchError, match=f"expected {'0' * 64}.*pinned in the keras_alexnet registry"):
@@ -202,7 +207,7 @@ def test_registry_hub_copy_is_pinned_and_verified(pushed, repo_id, network, asse
     with pytest.raises(WeightsUnavailableError, match="Hub copy: .*sha256"):
         fetch_registered(wrong, hub_org=org)
     # and the cache is still usable
-    assert resolve_registered_hub_copy(good, hub_org=org).top_path.is_file()
+    assert resolve_registered_hub_copy(good, hub_org=org).notop_path.is_file()
 
 
 def test_hub_org_from_environment(monkeypatch):

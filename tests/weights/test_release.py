@@ -191,15 +191,15 @@ def test_release_end_to_end(
     repo = live_hub.repos[release_repo]
     commit = repo.branches["main"]
     files = live_hub.files(release_repo)
-    weights_sha256 = hashlib.sha256(files["model.weights.h5"]).hexdigest()
-    # the printed fields are the truth on the Hub: the pushed commit, the weights' sha256, the tag pointing at it
+    checksums_sha256 = hashlib.sha256(files["checksums.json"]).hexdigest()
+    # the printed fields are the truth on the Hub: the pushed commit, the manifest's sha256, the tag pointing at it
     snippet = re.search(r"hub=HubLocation\((.*)\),", out).group(1)
     fields = dict(re.findall(r'(\w+)="([^"]*)"', snippet))
     assert fields == {
         "repo_name": release_repo.split("/")[1],
         "revision": commit,
-        "filename": "model.weights.h5",
-        "sha256": weights_sha256,
+        "filename": "checksums.json",
+        "sha256": checksums_sha256,
         "tag": "v1",
     }
     assert repo.tags == {"v1": commit}
@@ -311,7 +311,7 @@ def test_release_cli_reports_bad_arguments_in_one_line(capsys):
 
 def _tagged_record(network, repo_id: str, pushed, tag: str = "v1"):
     base = dataclasses.replace(get_weights_record("torchvision_imagenet1k"), network=network, originals=())
-    location = HubLocation(repo_name=repo_id.split("/")[1], revision=pushed.commit_sha, sha256=pushed.weights_sha256)
+    location = HubLocation(repo_name=repo_id.split("/")[1], revision=pushed.commit_sha, sha256=pushed.checksums_sha256)
     return dataclasses.replace(base, hub=dataclasses.replace(location, tag=tag))
 
 
@@ -334,24 +334,28 @@ def test_a_tag_moved_to_other_weights_is_refused(pushed, live_hub, repo_id, netw
     assert set_tag(repo_id, "v1", pushed.commit_sha) is None
     record = _tagged_record(network, repo_id, pushed)
     assert record.hub.published and record.hub.download_revision == "v1"
-    assert pushed.commit_sha in str(resolve_registered_hub_copy(record, hub_org=org).top_path)
+    assert pushed.commit_sha in str(resolve_registered_hub_copy(record, hub_org=org).notop_path)
 
     # the owner moves the tag to a commit with a new model card only: same weights, accepted
     card_only = _commit_on_server(live_hub, repo_id, **{"README.md": b"---\nlibrary_name: keras\n---\n# edited\n"})
     assert set_tag(repo_id, "v1", card_only) == pushed.commit_sha
     assert live_hub.repos[repo_id].tags["v1"] == card_only
-    assert card_only in str(resolve_registered_hub_copy(record, hub_org=org).top_path)
+    assert card_only in str(resolve_registered_hub_copy(record, hub_org=org).notop_path)
 
-    # ... and then to other weights: refused, naming the tag, the repo, both sha256s and the fix
+    # ... and then to other weights (pushed with their own checksums.json): refused, naming the tag, the repo,
+    # both sha256s of the manifest and the fix
     weights = live_hub.files(repo_id)["model.weights.h5"]
     other = weights[:-1] + bytes([weights[-1] ^ 1])
-    moved = _commit_on_server(live_hub, repo_id, **{"model.weights.h5": other})
+    checksums = json.loads(live_hub.files(repo_id)["checksums.json"])
+    checksums["model.weights.h5"] = hashlib.sha256(other).hexdigest()
+    manifest = (json.dumps(checksums, indent=2) + "\n").encode()
+    moved = _commit_on_server(live_hub, repo_id, **{"model.weights.h5": other, "checksums.json": manifest})
     set_tag(repo_id, "v1", moved)
-    actual = hashlib.sha256(other).hexdigest()
+    actual = hashlib.sha256(manifest).hexdigest()
     with pytest.raises(HubTagMovedError) as info:
         resolve_registered_hub_copy(record, hub_org=org)
     message = str(info.value)
-    for part in (f"Hub tag 'v1' of repo {repo_id!r}", f"commit {moved}", actual, pushed.weights_sha256):
+    for part in (f"Hub tag 'v1' of repo {repo_id!r}", f"commit {moved}", actual, pushed.checksums_sha256):
         assert part in message
     assert f"weights='hf://{repo_id}@{pushed.commit_sha}'" in message and message.endswith(f"-> sha256 {actual}")
     # weights="NAME" never uses it: with no original to fall back on, the one-line failure says why
@@ -364,10 +368,10 @@ def test_release_fields_name_the_tag(checkpoint, live_hub, repo_id):
     assert result.registry_fields() == {
         "repo_name": repo_id.split("/")[1],
         "revision": result.commit_sha,
-        "filename": "model.weights.h5",
-        "sha256": result.weights_sha256,
+        "filename": "checksums.json",
+        "sha256": result.checksums_sha256,
     }
-    assert result.registry_snippet("v1").endswith(f'sha256="{result.weights_sha256}", tag="v1")')
+    assert result.registry_snippet("v1").endswith(f'sha256="{result.checksums_sha256}", tag="v1")')
     location = HubLocation(**result.registry_fields("v1"))
     assert location.published and location.download_revision == "v1"
     assert location.to_dict("org")["tag"] == "v1"

@@ -182,15 +182,15 @@ def test_a_damaged_user_checkpoint_raises_and_is_left_as_it_is(damage, match, tm
 
 
 def test_a_well_formed_weights_file_with_one_bit_flipped_no_longer_loads_silently(tmp_path):
-    """Real (no-top, 10 MB) weights: h5py reads the flipped file without complaint; the checksums do not."""
+    """Real no-top weights (10 MB, format 2's model.weights.h5): h5py reads the flipped file; the checksums do not."""
     directory = tmp_path / "mine"
     directory.mkdir()
     NetworkRecord(variant="torchvision", classes=10).write(directory)
-    keras_alexnet.AlexNet(variant="torchvision", include_top=False).save_weights(directory / "notop.weights.h5")
+    keras_alexnet.AlexNet(variant="torchvision", include_top=False).save_weights(directory / "model.weights.h5")
     write_checksums(directory)
     keras_alexnet.AlexNet(weights=str(directory), variant="torchvision", include_top=False)  # intact: loads
-    _flip_a_bit(directory / "notop.weights.h5")
-    with pytest.raises(DamagedFileError, match="notop.weights.h5 is damaged: it is corrupted: expected sha256"):
+    _flip_a_bit(directory / "model.weights.h5")
+    with pytest.raises(DamagedFileError, match="model.weights.h5 is damaged: it is corrupted: expected sha256"):
         keras_alexnet.AlexNet(weights=str(directory), variant="torchvision", include_top=False)
 
 
@@ -202,7 +202,7 @@ def _hub_record(repo_id: str, pushed):
     return dataclasses.replace(
         record,
         network=NetworkRecord(variant="torchvision", classes=10),
-        hub=HubLocation(repo_name=repo_id.split("/")[1], revision=pushed.commit_sha, sha256=pushed.weights_sha256),
+        hub=HubLocation(repo_name=repo_id.split("/")[1], revision=pushed.commit_sha, sha256=pushed.checksums_sha256),
     )
 
 

@@ -46,7 +46,7 @@ def test_weights_json_and_markdown(capsys, monkeypatch):
     assert bvlc["hub"] == {
         "repo_id": "mirror-org/alexnet-bvlc-imagenet1k",
         "revision": None,
-        "filename": "model.weights.h5",
+        "filename": "checksums.json",
         "sha256": None,
         "tag": None,
         "published": False,
@@ -94,7 +94,9 @@ def test_convert_push_pull_round_trip_is_bit_identical(standin_file, live_hub, r
     checksums = json.loads((tmp_path / "ckpt" / "checksums.json").read_text())
     sha = live_hub.repos[repo_id].branches["main"]
     assert f"commit: {live_hub.endpoint}/{repo_id}/commit/{sha}" in out
-    assert f"model.weights.h5 sha256: {checksums['model.weights.h5']}" in out
+    manifest = hashlib.sha256((tmp_path / "ckpt" / "checksums.json").read_bytes()).hexdigest()
+    assert f"checksums.json sha256: {manifest} (it lists every file's sha256)" in out
+    assert "model.weights.h5" in checksums and "task.weights.h5" in checksums
     assert f'revision="{sha}"' in out
     assert os.environ["HF_TOKEN"] not in out
 
