@@ -156,3 +156,12 @@ def compiled_predict(
 
     predict.concrete_function = forward  # type: ignore[attr-defined]
     return predict
+
+
+def __getattr__(name: str):
+    """`fast_predictor`, `FastPredictor` (from `keras_alexnet.fast_predictor`, imported on first use: needs Keras)."""
+    if name in ("fast_predictor", "FastPredictor"):
+        import keras_alexnet.fast_predictor as module
+
+        return getattr(module, name)
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

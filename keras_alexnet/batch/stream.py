@@ -39,6 +39,22 @@ def fast_forward(model) -> Callable[[np.ndarray], np.ndarray]:
     return lambda x: np.asarray(model.predict(x, verbose=0), dtype=np.float32)
 
 
+def calibration_batch(specs: list[str], spec, network, *, limit: int = 300) -> np.ndarray:
+    """The first `limit` readable images of `specs` (files, folders, globs), decoded by `spec`, preprocessed for
+    `network`: the calibration set of an int8 `fast_predictor`. Unreadable files are skipped."""
+    import itertools
+
+    from keras_alexnet.batch.inputs import check_inputs, decode_stream, expand_inputs
+    from keras_alexnet.preprocessing import preprocess_for
+
+    check_inputs(specs)
+    images = [item.image for item in decode_stream(itertools.islice(expand_inputs(specs), limit), spec)]
+    images = [image for image in images if image is not None]
+    if not images:
+        raise ValueError(f"--calibration holds no readable image. Received: {' '.join(specs)}")
+    return np.asarray(preprocess_for(np.stack(images), network), dtype="float32")
+
+
 def run_batches(
     decoded: Iterable[Decoded], forward: Callable[[np.ndarray], np.ndarray], network, batch_size: int
 ) -> Iterator[tuple[Decoded, np.ndarray | None]]:

@@ -103,8 +103,41 @@ def precision_policy(value: str) -> str:
     return policy
 
 
-def add_precision_argument(parser: argparse.ArgumentParser) -> None:
+#: The `--precision` value of int8 (OpenVINO + NNCF through `keras_alexnet.fast_predictor`; not a Keras policy).
+INT8 = "int8"
+#: `fast_predictor`'s precision for each `--precision` value it runs.
+FAST_PRECISIONS = {None: "fp32", "float32": "fp32", "mixed_bfloat16": "bf16", INT8: "int8"}
+RUNTIME_CHOICES = ("keras", "auto", "tensorflow", "openvino")
+
+
+def precision_or_int8(value: str) -> str:
+    """`precision_policy`, and "int8" (for the commands that offer `--runtime`)."""
+    return INT8 if value == INT8 else precision_policy(value)
+
+
+def add_runtime_arguments(parser: argparse.ArgumentParser) -> None:
+    """`--runtime` and `--calibration`: run the model through `keras_alexnet.fast_predictor` (docs/performance.md)."""
+    parser.add_argument(
+        "--runtime",
+        choices=RUNTIME_CHOICES,
+        default="keras",
+        help="keras (the default: the Keras model under --precision), or fast_predictor's: auto (the fastest "
+        "measured here for --precision), tensorflow, openvino (the [openvino] extra)",
+    )
+    parser.add_argument(
+        "--calibration",
+        nargs="+",
+        default=None,
+        metavar="IMAGES",
+        help="images (files, folders, globs; the first 300 are used) for --precision int8: NNCF's quantization "
+        "ranges and the reported top-1 agreement with fp32",
+    )
+
+
+def add_precision_argument(parser: argparse.ArgumentParser, *, int8: bool = False) -> None:
     """`--precision` (alias `--dtype`, its earlier name) for a command that builds a model: sets `args.dtype`.
+
+    With `int8`, "int8" is accepted too (with `add_runtime_arguments`: it runs through OpenVINO/NNCF).
 
     Example:
 
@@ -117,10 +150,12 @@ def add_precision_argument(parser: argparse.ArgumentParser) -> None:
         "--precision",
         "--dtype",
         dest="dtype",
-        type=precision_policy,
+        type=precision_or_int8 if int8 else precision_policy,
         default=None,
         metavar="PRECISION",
         help="fp32 (the default), bf16 (= mixed_bfloat16: fast on CPUs with AVX512-BF16/AMX; the classifier "
         "stays float32), fp16, or any Keras dtype policy name (float32, mixed_bfloat16, bfloat16, mixed_float16, "
-        "float16); --dtype is the earlier name of this option",
+        "float16)"
+        + (", or int8 (OpenVINO + NNCF; needs --calibration)" if int8 else "")
+        + "; --dtype is the earlier name of this option",
     )

@@ -21,7 +21,13 @@ import json
 import shlex
 import sys
 
-from keras_alexnet.cli._options import add_precision_argument, add_weights_argument
+from keras_alexnet.cli._options import (
+    FAST_PRECISIONS,
+    INT8,
+    add_precision_argument,
+    add_runtime_arguments,
+    add_weights_argument,
+)
 from keras_alexnet.cli.arguments import non_negative_int, positive_int
 from keras_alexnet.cli.batch_options import add_input_arguments, add_runner_arguments
 from keras_alexnet.cli.preprocessing_options import add_preprocessing_arguments, eval_preprocessing_from
@@ -60,9 +66,43 @@ def register(subparsers) -> None:
     )
     parser.add_argument("--overwrite", action="store_true", help="replace --output whatever it holds")
     add_preprocessing_arguments(parser)
-    add_precision_argument(parser)
+    add_precision_argument(parser, int8=True)
+    add_runtime_arguments(parser)
     add_runner_arguments(parser)
     parser.set_defaults(func=run)
+
+
+def _check_runtime_arguments(args: argparse.Namespace) -> None:
+    if args.dtype not in FAST_PRECISIONS:
+        raise ValueError(
+            "--runtime runs --precision fp32, bf16 or int8 (keras_alexnet.fast_predictor). "
+            f"Received: --precision {args.dtype} --runtime {args.runtime}"
+        )
+    if args.dtype == INT8 and not args.calibration:
+        raise ValueError(
+            "--precision int8 needs --calibration IMAGES (a few hundred images like those to classify). "
+            "Received: --precision int8 without --calibration"
+        )
+    if args.dtype != INT8 and args.calibration is not None:
+        raise ValueError(f"--calibration is for --precision int8. Received: --precision {args.dtype or 'fp32'}")
+
+
+def _fast_forward(args: argparse.Namespace, model, network, spec):
+    """`fast_predictor(...).predict` for --runtime / --precision int8; one line on stderr says what runs."""
+    from keras_alexnet.batch.stream import calibration_batch
+    from keras_alexnet.fast_predictor import fast_predictor
+
+    precision = FAST_PRECISIONS[args.dtype]
+    calibration = calibration_batch(args.calibration, spec, network) if precision == "int8" else None
+    runtime = "auto" if args.runtime == "keras" else args.runtime
+    predictor = fast_predictor(model, precision, runtime, calibration=calibration, batch_size=args.batch_size)
+    details = [f"computes in {predictor.inference_precision}"]
+    if predictor.measurements:
+        details.append("measured " + ", ".join(f"{k} {v:.0f}" for k, v in predictor.measurements.items()) + " images/s")
+    if predictor.agreement is not None:
+        details.append(f"top-1 agreement with fp32 {predictor.agreement:.1%} on {len(calibration)} calibration images")
+    print(f"keras-alexnet predict: runtime {predictor.runtime}, {precision} ({'; '.join(details)})", file=sys.stderr)
+    return predictor.predict
 
 
 def run(args: argparse.Namespace) -> int:
@@ -83,11 +123,19 @@ def run(args: argparse.Namespace) -> int:
         results_format(args.output)  # a bad suffix fails before the model is built
     check_inputs(args.inputs, data_dir=args.data_dir)
     weights = args.weights
+    fast = args.runtime != "keras" or args.dtype == INT8
+    if fast:
+        _check_runtime_arguments(args)
+    elif args.calibration is not None:
+        raise ValueError("--calibration is for --precision int8. Received: --calibration without --precision int8")
     if args.runner == "beam":
+        if fast:
+            raise ValueError(f"--runtime/--precision int8 run in this process, not with --runner beam. Received: "
+                             f"--runtime {args.runtime} --precision {args.dtype} --runner beam")  # fmt: skip
         return _run_beam(args, weights)
     if weights is None:
         keras.utils.set_random_seed(args.seed)
-    model = keras_alexnet.AlexNet(weights=weights, variant=args.variant, dtype=args.dtype)
+    model = keras_alexnet.AlexNet(weights=weights, variant=args.variant, dtype=None if fast else args.dtype)
     network = keras_alexnet.network_record(model)
     if args.top > network.classes:
         raise ValueError(f"--top must be at most the model's {network.classes} classes. Received: --top {args.top}")
@@ -112,7 +160,8 @@ def run(args: argparse.Namespace) -> int:
     collected, failures, batch_rows = {}, 0, 0
     try:
         with progress_bar(total, enabled=show, initial=min(skipped, total or 0)) as bar:
-            for item, outputs in run_batches(decoded, fast_forward(model), network, args.batch_size):
+            forward = _fast_forward(args, model, network, spec) if fast else fast_forward(model)
+            for item, outputs in run_batches(decoded, forward, network, args.batch_size):
                 bar.update(1)
                 if outputs is None:
                     failures += 1
