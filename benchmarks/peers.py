@@ -153,3 +153,67 @@ def check_outputs(outputs: dict[str, np.ndarray], reference: str, *, atol: float
                 f"{name} disagrees with {reference} before timing: max |diff| = {diff:.3g} (tolerance {atol})"
             )
     return report
+
+
+# --------------------------------------------------------------------------- OpenVINO (a peer: the same ONNX graph)
+def write_onnx(weights: dict[str, np.ndarray], path) -> str:
+    """The BVLC-like ONNX graph ONNX Runtime runs, as a file (what OpenVINO and `benchmark_app` read)."""
+    import onnx
+
+    onnx.save(build_bvlc_like_onnx(weights), str(path))
+    return str(path)
+
+
+def openvino_predict(weights: dict[str, np.ndarray], precision: str = "default", calibration=None):
+    """OpenVINO run as its docs tell a user to: THROUGHPUT hint, an async queue; `precision` "default" (OpenVINO's
+    choice: bf16 on CPUs with AMX/AVX512-BF16), "f32", or "int8" (NNCF post-training quantization of the graph on
+    `calibration`, NCHW). Returns (predict(x_nchw) -> outputs, the compiled inference precision)."""
+    import tempfile
+
+    import openvino as ov
+
+    core = ov.Core()
+    with tempfile.TemporaryDirectory() as tmp:
+        model = core.read_model(write_onnx(weights, f"{tmp}/alexnet.onnx"))
+        if precision == "int8":
+            import nncf
+
+            dataset = nncf.Dataset([calibration[i : i + 1] for i in range(len(calibration))])
+            model = nncf.quantize(model, dataset, subset_size=len(calibration))
+        config = {"PERFORMANCE_HINT": "THROUGHPUT"}
+        if precision == "f32":
+            config["INFERENCE_PRECISION_HINT"] = "f32"
+        compiled = core.compile_model(model, "CPU", config)
+    requests = int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS"))
+    queue = ov.AsyncInferQueue(compiled, requests)
+    hint = compiled.get_property("INFERENCE_PRECISION_HINT")
+
+    def predict(x_nchw: np.ndarray) -> np.ndarray:
+        chunk = -(-len(x_nchw) // requests)
+        starts = list(range(0, len(x_nchw), chunk))
+        results: list = [None] * len(starts)
+        queue.set_callback(lambda request, index: results.__setitem__(index, request.get_output_tensor(0).data.copy()))
+        for index, start in enumerate(starts):
+            queue.start_async({0: np.ascontiguousarray(x_nchw[start : start + chunk])}, userdata=index)
+        queue.wait_all()
+        return np.concatenate(results)
+
+    return predict, getattr(hint, "get_type_name", lambda: str(hint))()
+
+
+def cpu_description() -> dict:
+    """The CPU's model name, the features that decide the fast paths, and the CPUs this process may use."""
+    import os
+
+    model, flags = "unknown", set()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name") and model == "unknown":
+                    model = line.split(":", 1)[1].strip()
+                if line.startswith("flags"):
+                    flags = set(line.split(":", 1)[1].split())
+    except OSError:
+        pass
+    wanted = ("avx2", "avx512f", "avx512_vnni", "avx_vnni", "avx512_bf16", "amx_bf16", "amx_int8")
+    return {"model": model, "features": [f for f in wanted if f in flags], "usable_cpus": len(os.sched_getaffinity(0))}

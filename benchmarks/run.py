@@ -21,12 +21,14 @@ import time
 from pathlib import Path
 
 SECTIONS = (
-    "peak", "inference", "jax", "ablations", "threads", "training", "pipeline", "loading", "agreement", "batch",
+    "peak", "inference", "fastest", "spread", "jax", "ablations", "threads", "training", "pipeline", "loading",
+    "agreement", "batch",
 )  # fmt: skip
 #: Sections left out unless asked for: they explain choices rather than measure the package, or (agreement)
 #: repeat, with trained weights, what the inference section measures, or (batch: streaming predict's memory slope
 #: and rates, benchmarks/batch_predict.py) take ~12 minutes of their own.
-OPTIONAL = ("ablations", "threads", "agreement", "batch")
+#: spread: each keras_alexnet path in 7 fresh processes (benchmarks/fastest.py), about 10 minutes.
+OPTIONAL = ("ablations", "threads", "agreement", "batch", "spread")
 
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
@@ -64,7 +66,7 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
     sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-    from benchmarks import batch_predict, report, sections
+    from benchmarks import batch_predict, fastest, report, sections
     from benchmarks.timing import loadavg, machine_info
 
     settings = sections.Settings.make(args.quick)
@@ -86,6 +88,8 @@ def main(argv: list[str] | None = None) -> int:
     runners = {
         "peak": ("peak", sections.peak),
         "inference": ("inference", sections.inference),
+        "fastest": ("fastest", fastest.fastest),
+        "spread": ("spread", fastest.spread),
         "jax": ("jax", sections.other_backends),
         "ablations": ("ablations", sections.ablations),
         "threads": ("threads", sections.threads),

@@ -25,6 +25,21 @@ def _predictor(args):
     if args.runtime == "onnxruntime":
         session = peers.ort_session(weights)
         return lambda x: peers.ort_predict(session, peers.to_nchw(x))
+    if args.runtime == "openvino":
+        calibration = (
+            peers.to_nchw(peers.sample_input(args.calibration, seed=3)) if args.ov_precision == "int8" else None
+        )
+        predict, args.inference_precision = peers.openvino_predict(weights, args.ov_precision, calibration)
+        return lambda x: predict(peers.to_nchw(x))
+    if args.runtime == "fast":  # keras_alexnet.fast_predictor on the same Keras model as --runtime keras
+        from keras_alexnet.fast_predictor import fast_predictor
+
+        calibration = peers.sample_input(args.calibration, seed=3) if args.fast_precision == "int8" else None
+        model = peers.keras_model(weights)
+        predictor = fast_predictor(model, args.fast_precision, args.fast_runtime, calibration, batch_size=64)
+        args.inference_precision = f"{predictor.runtime} {predictor.inference_precision}"
+        args.agreement = predictor.agreement
+        return predictor.predict
     if args.runtime == "pytorch":
         import torch
 
@@ -82,7 +97,11 @@ def _train_step(args, batch: int):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--runtime", choices=("keras", "onnxruntime", "pytorch"), default="keras")
+    parser.add_argument("--runtime", choices=("keras", "onnxruntime", "pytorch", "openvino", "fast"), default="keras")
+    parser.add_argument("--ov-precision", default="default", help="with --runtime openvino: default, f32 or int8")
+    parser.add_argument("--fast-precision", default="fp32", help="with --runtime fast: fp32, bf16 or int8")
+    parser.add_argument("--fast-runtime", default="auto", help="with --runtime fast: auto, tensorflow or openvino")
+    parser.add_argument("--calibration", type=int, default=64, help="calibration images for int8")
     parser.add_argument("--backend", default="tensorflow", help="Keras backend, with --runtime keras")
     parser.add_argument("--dtype", default=None, help="Keras dtype policy, with --runtime keras")
     parser.add_argument("--batches", default="64")
@@ -112,6 +131,9 @@ def main(argv: list[str] | None = None) -> int:
     predict = _predictor(args)
     x = peers.sample_input(64)
     result: dict = {"runtime": args.runtime, "check_output": np.asarray(predict(x[:4]), "float32").tolist()}
+    for extra in ("inference_precision", "agreement"):
+        if getattr(args, extra, None) is not None:
+            result[extra] = getattr(args, extra)
     for batch in (int(b) for b in args.batches.split(",")):
         calls = max(1, 32 // batch)
 

@@ -203,9 +203,11 @@ def test_checkpoint_directory_decides_lrn_and_variant(tmp_path):
         AlexNet(weights=checkpoint, lrn={"size": 5, "k": 2.0, "alpha": 1e-4, "beta": 0.75, "average": False})
     no_top = AlexNet(weights=checkpoint, include_top=False, input_shape=(100, 120, 3))
     np.testing.assert_array_equal(no_top.get_layer("conv2").kernel.numpy(), source.get_layer("conv2").kernel.numpy())
-    loaded = keras.saving.load_model(checkpoint)
     x = np.random.default_rng(3).normal(size=(1, 227, 227, 3)).astype("float32") * 50
-    np.testing.assert_array_equal(loaded.predict(x, verbose=0), source.predict(x, verbose=0))
+    np.testing.assert_array_equal(model.predict(x, verbose=0), source.predict(x, verbose=0))
+    backbone = keras.saving.load_model(checkpoint)  # config.json: the KerasHub backbone, conv1..pool5
+    expected = AlexNet(weights=checkpoint, include_top=False).predict(x, verbose=0)
+    np.testing.assert_array_equal(backbone.predict(x, verbose=0), expected)
 
 
 def test_network_record_inferred_for_loaded_models(tmp_path, torchvision_model):

@@ -364,12 +364,11 @@ def test_disk_filling_up_during_a_checkpoint_write_keeps_the_earlier_one(tmp_pat
     (target / "keras_alexnet.json").write_text("{}")  # an earlier checkpoint
     model = keras_alexnet.AlexNet(variant="torchvision")
 
-    def save_until_full(self, path, **kwargs):
-        Path(path).mkdir()
-        (Path(path) / "model.weights.h5").write_bytes(b"partial")
+    def save_until_full(model, path, **kwargs):
+        Path(path).write_bytes(b"partial")  # the first weights file, cut short
         raise OSError(errno.ENOSPC, "No space left on device")
 
-    monkeypatch.setattr(keras.Model, "save", save_until_full)
+    monkeypatch.setattr(keras.saving, "save_weights", save_until_full)
     with pytest.raises(NotEnoughSpaceError, match=str(target)):
         save_checkpoint(model, target, NetworkRecord(variant="torchvision"))
     assert sorted(p.name for p in tmp_path.iterdir()) == ["ckpt"]
