@@ -197,6 +197,9 @@ def hub_network_json_wrong_shape(tmp_path, monkeypatch):
 
 def push_to_unreachable_hub(tmp_path, monkeypatch):
     import huggingface_hub.constants
+    import huggingface_hub.hf_api  # noqa: F401  its module-level HfApi (huggingface_hub.create_repo & co.) keeps the
+    # endpoint of the moment it is first imported: import it before the patch, or it points at the closed port for
+    # the rest of the session (KerasHub's upload_preset calls huggingface_hub.create_repo)
 
     endpoint = f"http://127.0.0.1:{_closed_port()}"
     monkeypatch.setattr(huggingface_hub.constants, "ENDPOINT", endpoint)
