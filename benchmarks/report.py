@@ -66,7 +66,7 @@ def summary(results: dict) -> dict:
             out["gflops"][name] = ips * flops / 1e9
     if fp32 and peak:
         ratios["fp32_fraction_of_peak"] = fp32 * flops / 1e9 / peak["peak_float32_gflops"]
-    if bf16 and peak:
+    if bf16 and peak and peak.get("peak_bfloat16_gflops"):
         ratios["bf16_fraction_of_bf16_peak"] = bf16 * flops / 1e9 / peak["peak_bfloat16_gflops"]
     agreement = results.get("agreement") or results.get("inference", {}).get("bf16_agreement")
     if agreement:
@@ -216,10 +216,11 @@ def markdown(results: dict) -> str:
         lines += [table(results["batch"]), ""]
     peak = results.get("peak")
     if peak:
+        bf16_peak = peak.get("peak_bfloat16_gflops")
+        bf16_text = f"{bf16_peak:.0f} GFLOP/s" if bf16_peak else "not measured (no AVX512-BF16/AMX: emulated)"
         lines += [
             f"Machine peak (largest of {', '.join(f'{k} {v:.0f}' for k, v in peak['gflops'].items())} GFLOP/s, "
-            f"{peak['matmul_size']}^2 matmul): fp32 {peak['peak_float32_gflops']:.0f} GFLOP/s, "
-            f"bf16 {peak['peak_bfloat16_gflops']:.0f} GFLOP/s.",
+            f"{peak['matmul_size']}^2 matmul): fp32 {peak['peak_float32_gflops']:.0f} GFLOP/s, bf16 {bf16_text}.",
             "",
         ]
     targets = results.get("summary", {}).get("targets", {})
