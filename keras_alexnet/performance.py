@@ -161,7 +161,8 @@ def compiled_predict(
 def __getattr__(name: str):
     """`fast_predictor`, `FastPredictor` (from `keras_alexnet.fast_predictor`, imported on first use: needs Keras)."""
     if name in ("fast_predictor", "FastPredictor"):
-        import keras_alexnet.fast_predictor as module
+        import importlib
 
-        return getattr(module, name)
+        # A re-export on first use: fast_predictor builds on this module, not the other way round.
+        return getattr(importlib.import_module("keras_alexnet.fast_predictor"), name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
