@@ -1,12 +1,12 @@
-"""Export an AlexNet for serving (TF SavedModel, ONNX, LiteRT), checked against the Keras model.
+"""Export an AlexNet for serving (TF SavedModel, ONNX, LiteRT, OpenVINO), checked against the Keras model.
 
 `export_model` wraps Keras' `model.export` and then loads the artifact in its
-own runtime (TensorFlow, ONNX Runtime, the LiteRT interpreter) and compares
+own runtime (TensorFlow, ONNX Runtime, the LiteRT interpreter, OpenVINO) and compares
 its predictions with the Keras model's on the same input; the artifact is
 written to a staging sibling first and only renamed into place once it
 passed, so a failed or partial export never replaces a good one; it replaces
 only an empty directory or an earlier export of the same format (a SavedModel
-carries the marker `keras_alexnet_export.json`), unless `overwrite=True`.
+and an OpenVINO directory carry the marker `keras_alexnet_export.json`), unless `overwrite=True`.
 
 Formats and what they need (`pip install "keras-alexnet[export]"`):
 
@@ -15,7 +15,13 @@ Formats and what they need (`pip install "keras-alexnet[export]"`):
   to verify);
 - "litert": a `.tflite` flatbuffer (TensorFlow's converter; verified with
   `ai-edge-litert`'s interpreter, or `tf.lite.Interpreter` without it). The
-  batch size is fixed (`batch_size`, default 1); float32 models only.
+  batch size is fixed (`batch_size`, default 1); float32 models only;
+- "openvino": a directory with OpenVINO's `model.xml` and `model.bin` (the `[openvino]` extra; Keras'
+  own OpenVINO export, `keras_alexnet.openvino_model`), float32 weights, or with `precision="int8"`
+  NNCF's post-training quantization on `calibration` images. float32 is checked like the other formats;
+  int8 by its agreement with the float32 model on the calibration images (top-1 at least
+  `min_agreement`, and the mean KL divergence and logit cosine reported, `keras_alexnet.agreement`).
+  OpenVINO chooses bf16 itself at compile time on CPUs with AMX/AVX512-BF16.
 
 SavedModel also takes `mixed_bfloat16` models. Their check allows an error relative
 to the largest output (`rtol`, default 2**-6, two bfloat16 steps) on top of `atol`:
@@ -53,10 +59,18 @@ from keras_alexnet.version import __version__
 LOW_PRECISION_RTOL = 2.0**-6
 
 #: Our format names -> Keras' `model.export` format names.
-FORMATS = {"saved_model": "tf_saved_model", "onnx": "onnx", "litert": "litert"}
+FORMATS = {"saved_model": "tf_saved_model", "onnx": "onnx", "litert": "litert", "openvino": "openvino"}
 #: The file suffix each format gets when the path has none ("" for a directory).
-SUFFIXES = {"saved_model": "", "onnx": ".onnx", "litert": ".tflite"}
-#: The marker file inside an exported SavedModel directory: what a later export may replace.
+SUFFIXES = {"saved_model": "", "onnx": ".onnx", "litert": ".tflite", "openvino": ""}
+#: The formats written as a directory (with `EXPORT_MARKER` inside).
+DIRECTORY_FORMATS = ("saved_model", "openvino")
+#: The OpenVINO IR inside an "openvino" export directory (its weights: the same name with `.bin`).
+OPENVINO_XML = "model.xml"
+#: The precisions `export_model` takes: float32 everywhere, int8 (NNCF) for "openvino".
+EXPORT_PRECISIONS = {"fp32": tuple(FORMATS), "int8": ("openvino",)}
+#: The default lowest top-1 agreement of an int8 export with the float32 model on its calibration images.
+MIN_INT8_AGREEMENT = 0.95
+#: The marker file inside an exported directory (SavedModel, OpenVINO): what a later export may replace.
 EXPORT_MARKER = "keras_alexnet_export.json"
 
 
@@ -94,13 +108,13 @@ def default_path(path: str | os.PathLike, format: str) -> Path:
 def is_earlier_export(path: str | os.PathLike, format: str) -> bool:
     """Whether `path` is an artifact `export_model` wrote in `format` (what a new export may replace).
 
-    A SavedModel directory carries `EXPORT_MARKER`; an `.onnx` file is an ONNX
+    A SavedModel or OpenVINO directory carries `EXPORT_MARKER`; an `.onnx` file is an ONNX
     protobuf (it starts with the `ir_version` field) and a `.tflite` file a
     LiteRT flatbuffer (`TFL3` at byte 4).
     """
     path = Path(path)
-    if format == "saved_model":
-        return (path / EXPORT_MARKER).is_file()
+    if format in DIRECTORY_FORMATS:
+        return (path / EXPORT_MARKER).is_file() and _marker_format(path) in (format, None)
     if not path.is_file() or path.suffix != SUFFIXES[format]:
         return False
     with open(path, "rb") as file:
@@ -108,10 +122,23 @@ def is_earlier_export(path: str | os.PathLike, format: str) -> bool:
     return head[:1] == b"\x08" if format == "onnx" else head[4:8] == b"TFL3"
 
 
+def export_record(path: str | os.PathLike) -> dict:
+    """The marker an export directory carries: format, versions, precision, and an int8 export's agreement."""
+    return json.loads((Path(path) / EXPORT_MARKER).read_text(encoding="utf-8"))
+
+
+def _marker_format(path: Path) -> str | None:
+    """The format an export directory's marker names (None: a marker older than the field, a SavedModel)."""
+    try:
+        return json.loads((path / EXPORT_MARKER).read_text(encoding="utf-8")).get("format")
+    except (OSError, ValueError, AttributeError):
+        return "unreadable"
+
+
 def check_export_path(path: str | os.PathLike, format: str, *, overwrite: bool = False) -> Path:
     """`default_path(path, format)`, after checking that an export may be written there (`check_output`)."""
     path = default_path(path, format)
-    check_output(path, *_export_kind(format), overwrite=overwrite, directory=format == "saved_model")
+    check_output(path, *_export_kind(format), overwrite=overwrite, directory=format in DIRECTORY_FORMATS)
     return path
 
 
@@ -140,6 +167,12 @@ def _check_dtype(model: keras.Model, format: str) -> None:
             "ONNX export (tf2onnx) supports float32 models only; build the model with dtype=None or 'float32' "
             f"(ONNX Runtime has its own float16/int8 tooling). Received: a model computing in {sorted(compute_dtypes)}"
         )
+    if format == "openvino" and compute_dtypes - {"float32"}:
+        raise ValueError(
+            "OpenVINO export takes a float32 model: OpenVINO itself runs it in bf16 on CPUs with AMX/AVX512-BF16 "
+            "(its INFERENCE_PRECISION_HINT), and int8 is `precision='int8'` with calibration images. Build the "
+            f"model with dtype=None or 'float32'. Received: a model computing in {sorted(compute_dtypes)}"
+        )
     if format == "litert" and compute_dtypes - {"float32"}:
         raise ValueError(
             "LiteRT export needs a float32 model: bfloat16/float16 Keras policies become TensorFlow 'select' ops "
@@ -166,14 +199,17 @@ def export_model(
     rtol: float | None = None,
     overwrite: bool = False,
     verbose: bool = False,
+    precision: str = "fp32",
+    calibration=None,
+    min_agreement: float = MIN_INT8_AGREEMENT,
 ) -> Path:
     """Export `model` to `path` in `format` and check the artifact's predictions against Keras'.
 
     Args:
         model: a built Keras model with one fixed-size input.
-        path: the output directory ("saved_model") or file ("onnx", "litert";
-            the suffix is added when missing).
-        format: "saved_model", "onnx" or "litert".
+        path: the output directory ("saved_model", "openvino") or file ("onnx",
+            "litert"; the suffix is added when missing).
+        format: "saved_model", "onnx", "litert" or "openvino".
         batch_size: the exported batch dimension; None (any batch) for
             SavedModel and ONNX, 1 for LiteRT when None.
         verify: run the artifact on a sample batch and compare with the model.
@@ -185,6 +221,9 @@ def export_model(
             directory or an earlier export of the same format (`is_earlier_export`), and
             anything else is refused with `keras_alexnet.outputs.ExistingOutputError`.
         verbose: let Keras / the converters print their progress.
+        precision: "fp32", or "int8" with format="openvino" (NNCF on `calibration`).
+        calibration: preprocessed images (N, H, W, 3) for int8: the quantization ranges and the check.
+        min_agreement: int8: the lowest top-1 agreement with the float32 model on `calibration` accepted.
 
     Returns:
         The path written.
@@ -193,6 +232,7 @@ def export_model(
 
     _check_format(format)
     check_backend(format)
+    _check_precision(format, precision, calibration)
     if batch_size is not None and (not isinstance(batch_size, int) or isinstance(batch_size, bool) or batch_size < 1):
         raise ValueError(f"`batch_size` must be a positive integer or None. Received: batch_size={batch_size!r}")
     if format == "litert" and batch_size is None:
@@ -209,16 +249,49 @@ def export_model(
         with plain_ops():  # Keras' export already traces plain ops (layers/tracing.py); this makes it explicit
             if format == "onnx":
                 _export_onnx(model, staging, signature, verbose=verbose)
+            elif format == "openvino":
+                _export_openvino(model, staging, precision, calibration)
             else:
                 model.export(str(staging), format=FORMATS[format], input_signature=signature, verbose=verbose)
-        if verify:
+        checked = None
+        if verify and precision == "int8":
+            checked = verify_int8_export(model, staging, format, calibration, min_agreement=min_agreement)
+        elif verify:
             verify_export(model, staging, format, batch_size=batch_size or 2, atol=atol, rtol=rtol)
-        if format == "saved_model":
-            marker = {"format": format, "keras_alexnet": __version__, "model": model.name}
+        if format in DIRECTORY_FORMATS:
+            marker = {"format": format, "keras_alexnet": __version__, "model": model.name, "precision": precision}
+            if checked is not None:  # how the int8 artifact agreed with float32 (read by `export_record`)
+                marker["int8_agreement"] = {**checked, "calibration_images": len(calibration)}
             (staging / EXPORT_MARKER).write_text(json.dumps(marker, indent=2) + "\n", encoding="utf-8")
         apply_umask(staging)
         publish(staging, path, *_export_kind(format), overwrite=overwrite)
     return path
+
+
+def _check_precision(format: str, precision: str, calibration) -> None:
+    if precision not in EXPORT_PRECISIONS:
+        raise ValueError(f"`precision` must be one of {sorted(EXPORT_PRECISIONS)}. Received: precision={precision!r}")
+    if format not in EXPORT_PRECISIONS[precision]:
+        raise ValueError(
+            f"precision={precision!r} exports as {EXPORT_PRECISIONS[precision]} (int8 is OpenVINO + NNCF; the other "
+            f"formats have their own quantization tools). Received: format={format!r}"
+        )
+    if precision == "int8" and (calibration is None or len(calibration) == 0):
+        raise ValueError(
+            "precision='int8' needs `calibration`: a few hundred preprocessed images (N, H, W, 3) like those the "
+            "model will see, for NNCF's quantization ranges and the agreement check. Received: calibration=None"
+        )
+    if precision == "fp32" and calibration is not None:
+        raise ValueError("`calibration` is for precision='int8'. Received: calibration with precision='fp32'")
+
+
+def _export_openvino(model: keras.Model, directory: Path, precision: str, calibration) -> None:
+    """`model` (int8: quantized by NNCF) as `directory/model.xml` + `model.bin`, float32 weights kept."""
+    ov = require("openvino", "openvino", "Exporting to OpenVINO")
+    from keras_alexnet.openvino_model import to_openvino
+
+    directory.mkdir()
+    ov.save_model(to_openvino(model, precision, calibration), str(directory / OPENVINO_XML), compress_to_fp16=False)
 
 
 def _export_onnx(model: keras.Model, path: Path, signature: list, *, verbose: bool = False) -> None:
@@ -275,6 +348,11 @@ def load_exported(path: str | os.PathLike, format: str) -> Callable[[np.ndarray]
 
         artifact = tf.saved_model.load(str(path))
         return lambda x: np.asarray(artifact.serve(tf.constant(x, tf.float32)))
+    if format == "openvino":
+        ov = require("openvino", "openvino", "Running an OpenVINO export")
+        # f32: the check compares the artifact, not OpenVINO's bf16 choice on AMX/AVX512-BF16 CPUs.
+        compiled = ov.Core().compile_model(str(path / OPENVINO_XML), "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+        return lambda x: np.asarray(compiled(np.asarray(x, "float32"))[0])
     if format == "onnx":
         import onnxruntime as ort
 
@@ -345,3 +423,26 @@ def verify_export(
             f"The exported {format} model disagrees with the Keras model: {reason}; the artifact was not written"
         )
     return diff
+
+
+def verify_int8_export(
+    model: keras.Model, path: str | os.PathLike, format: str, calibration, *, min_agreement: float = MIN_INT8_AGREEMENT
+) -> dict[str, float | None]:
+    """The int8 artifact's agreement with `model` on `calibration` (`keras_alexnet.agreement.agreement`).
+
+    Raises `ExportMismatchError` where the top-1 agreement is below `min_agreement`, or where a feature
+    extractor's (no top) mean cosine similarity is below `min_agreement`.
+    """
+    from keras_alexnet.agreement import agreement
+    from keras_alexnet.models.build import has_top
+
+    images = np.asarray(calibration, "float32")
+    measured = agreement(model.predict(images, verbose=0), load_exported(path, format)(images))
+    key = "top1" if has_top(model) else "cosine"
+    if measured[key] < min_agreement:
+        raise ExportMismatchError(
+            f"The int8 {format} export agrees with the float32 model on {measured[key]:.1%} of {len(images)} "
+            f"calibration images ({key}; at least {min_agreement:.0%} needed); the artifact was not written. Give "
+            "more, or more typical, calibration images"
+        )
+    return measured

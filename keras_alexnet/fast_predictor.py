@@ -11,8 +11,8 @@ A `FastPredictor` takes a preprocessed NHWC float32 batch and returns the model'
 - "auto": each runtime that offers the precision is built and timed on `batch_size` images; the fastest is
   kept (`FastPredictor.measurements` holds the images/s of each).
 
-int8 needs `calibration` (a few hundred preprocessed images) and reports `agreement`: the top-1 agreement of
-its outputs with the float32 model's on those images.
+int8 needs `calibration` (a few hundred preprocessed images) and reports `agreement`, the top-1 agreement of
+its outputs with the float32 model's on those images, and `agreement_metrics` (top-1, mean KL, logit cosine).
 
 Example:
 
@@ -26,15 +26,11 @@ Example:
 
 from __future__ import annotations
 
-import contextlib
 import dataclasses
 import importlib.util
 import math
-import sys
-import tempfile
 import time
 from collections.abc import Callable
-from pathlib import Path
 
 import keras
 import numpy as np
@@ -58,11 +54,15 @@ class FastPredictor:
     run: Callable[[np.ndarray], np.ndarray] = dataclasses.field(repr=False)
     #: int8: top-1 agreement with the float32 model on the calibration images.
     agreement: float | None = None
+    #: int8: `keras_alexnet.agreement.agreement` on those images (top1, mean_kl, cosine).
+    agreement_metrics: dict[str, float | None] = dataclasses.field(default_factory=dict)
     #: "auto": images/s of each runtime tried, measured when the predictor was made.
     measurements: dict[str, float] = dataclasses.field(default_factory=dict)
     #: What the runtime really computes in: OpenVINO's compiled inference precision ("f32" where the CPU has no
     #: bf16), or for TensorFlow bf16 whether oneDNN has native bf16 (AVX512-BF16 / AMX) or emulates it.
     inference_precision: str = ""
+    #: The shape of one output (what an empty batch returns `(0, *output_shape)` of).
+    output_shape: tuple[int, ...] = ()
 
     def predict(self, x) -> np.ndarray:
         """The model's outputs for `x` (N, H, W, 3), computed `batch_size` images at a time."""
@@ -74,7 +74,7 @@ class FastPredictor:
                 f"model.predict). Received: shape {x.shape}"
             )
         parts = [self.run(x[start : start + self.batch_size]) for start in range(0, len(x), self.batch_size)]
-        return np.concatenate(parts) if parts else np.zeros((0,), "float32")
+        return np.concatenate(parts) if parts else np.zeros((0, *self.output_shape), "float32")
 
 
 def fast_predictor(
@@ -107,7 +107,8 @@ def fast_predictor(
     predictor = built[best]
     predictor.measurements = measurements
     if precision == "int8":
-        predictor.agreement = top1_agreement(model, predictor, calibration)
+        predictor.agreement_metrics = agreement_with_fp32(model, predictor, calibration)
+        predictor.agreement = predictor.agreement_metrics["top1"]
     return predictor
 
 
@@ -116,12 +117,13 @@ def openvino_available() -> bool:
     return importlib.util.find_spec("openvino") is not None
 
 
-def top1_agreement(model: keras.Model, predictor: FastPredictor, images) -> float:
-    """The fraction of `images` on which `predictor` and the float32 `model` agree on the top-1 class."""
+def agreement_with_fp32(model: keras.Model, predictor: FastPredictor, images) -> dict[str, float | None]:
+    """`keras_alexnet.agreement.agreement` of `predictor`'s outputs with the float32 `model`'s on `images`."""
+    from keras_alexnet.agreement import agreement
+
     images = np.asarray(images, "float32")
     reference = model.predict(images, batch_size=predictor.batch_size, verbose=0)
-    got = predictor.predict(images)
-    return float(np.mean(reference.reshape(len(images), -1).argmax(1) == got.reshape(len(images), -1).argmax(1)))
+    return agreement(reference, predictor.predict(images))
 
 
 def _check_arguments(model, precision, runtime, calibration, batch_size) -> None:
@@ -162,7 +164,10 @@ def _build(runtime, model, precision, calibration, batch_size, input_shape) -> F
         executes = "float32" if precision == "fp32" else "bfloat16" + ("" if cpu_supports_bf16() else " (emulated)")
     else:
         run, executes = _openvino_run(model, precision, calibration)
-    return FastPredictor(runtime, precision, batch_size, input_shape, run, inference_precision=executes)
+    output_shape = tuple(int(d) for d in model.outputs[0].shape[1:])
+    return FastPredictor(
+        runtime, precision, batch_size, input_shape, run, inference_precision=executes, output_shape=output_shape
+    )
 
 
 def _images_per_second(predictor: FastPredictor, probe: np.ndarray, repeats: int = 3) -> float:
@@ -203,20 +208,11 @@ def in_policy(model: keras.Model, policy: str) -> keras.Model:
 def _openvino_run(model: keras.Model, precision: str, calibration) -> tuple[Callable[[np.ndarray], np.ndarray], str]:
     import openvino as ov
 
-    core = ov.Core()
-    with tempfile.TemporaryDirectory(prefix="keras_alexnet_openvino_") as tmp:
-        path = Path(tmp) / "model.xml"
-        model.export(str(path), format="openvino", verbose=False)
-        ov_model = core.read_model(str(path))
-        if precision == "int8":
-            import nncf
+    from keras_alexnet.openvino_model import to_openvino
 
-            images = np.asarray(calibration, "float32")
-            dataset = nncf.Dataset([images[i : i + 1] for i in range(len(images))])
-            with contextlib.redirect_stdout(sys.stderr):  # NNCF's progress bars: never into a command's output
-                ov_model = nncf.quantize(ov_model, dataset, subset_size=len(images))
-        config = {"PERFORMANCE_HINT": "THROUGHPUT", "INFERENCE_PRECISION_HINT": OPENVINO_PRECISION_HINT[precision]}
-        compiled = core.compile_model(ov_model, "CPU", config)
+    ov_model = to_openvino(model, "int8" if precision == "int8" else "fp32", calibration)
+    config = {"PERFORMANCE_HINT": "THROUGHPUT", "INFERENCE_PRECISION_HINT": OPENVINO_PRECISION_HINT[precision]}
+    compiled = ov.Core().compile_model(ov_model, "CPU", config)
     requests = max(1, int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
     queue = ov.AsyncInferQueue(compiled, requests)
 

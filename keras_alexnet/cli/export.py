@@ -1,4 +1,4 @@
-"""`keras-alexnet export`: write a TF SavedModel, ONNX or LiteRT file for serving, checked against Keras."""
+"""`keras-alexnet export`: write a TF SavedModel, ONNX, LiteRT or OpenVINO model for serving, checked against Keras."""
 
 from __future__ import annotations
 
@@ -6,21 +6,24 @@ import argparse
 import os
 import sys
 
-from keras_alexnet.cli._options import add_precision_argument, add_weights_argument
+from keras_alexnet.cli._options import INT8, add_calibration_argument, add_precision_argument, add_weights_argument
 
-FORMAT_CHOICES = ("saved_model", "onnx", "litert", "serving")
+FORMAT_CHOICES = ("saved_model", "onnx", "litert", "openvino", "serving")
 
 
 def register(subparsers) -> None:
     parser = subparsers.add_parser(
         "export",
-        help="export AlexNet as a TF SavedModel, ONNX or LiteRT model (predictions checked against Keras)",
+        help="export AlexNet as a TF SavedModel, ONNX, LiteRT or OpenVINO model (predictions checked against Keras)",
         description="Export AlexNet for serving with Keras' model.export, then load the artifact in its own "
-        "runtime (TensorFlow, ONNX Runtime, LiteRT) and check that it predicts what the Keras model predicts. "
-        "The artifact only replaces OUTPUT once it passed. ONNX needs tf2onnx and LiteRT ai-edge-litert: "
-        'pip install "keras-alexnet[export]".',
+        "runtime (TensorFlow, ONNX Runtime, LiteRT, OpenVINO) and check that it predicts what the Keras model "
+        "predicts. The artifact only replaces OUTPUT once it passed. ONNX needs tf2onnx and LiteRT ai-edge-litert: "
+        'pip install "keras-alexnet[export]"; OpenVINO (model.xml + model.bin in OUTPUT; --precision int8 with '
+        '--calibration IMAGES quantizes with NNCF) needs pip install "keras-alexnet[openvino]".',
     )
-    parser.add_argument("output", help="output directory (saved_model) or file (.onnx / .tflite added if missing)")
+    parser.add_argument(
+        "output", help="output directory (saved_model, openvino) or file (.onnx / .tflite added if missing)"
+    )
     parser.add_argument(
         "--format",
         choices=FORMAT_CHOICES,
@@ -58,16 +61,41 @@ def register(subparsers) -> None:
         "export of the same format is replaced)",
     )
     parser.add_argument("--no-overwrite", action="store_true", help="fail if OUTPUT exists at all")
-    add_precision_argument(parser)
+    parser.add_argument(
+        "--min-agreement",
+        type=float,
+        default=None,
+        help="--precision int8: the lowest top-1 agreement with fp32 on the calibration images accepted (default 0.95)",
+    )
+    add_precision_argument(parser, int8=True)
+    add_calibration_argument(parser)
     parser.set_defaults(func=run)
+
+
+def _check_int8_arguments(args: argparse.Namespace) -> None:
+    if args.dtype == INT8 and args.format != "openvino":
+        raise ValueError(
+            f"--precision int8 exports --format openvino (OpenVINO + NNCF). Received: --format {args.format}"
+        )
+    if args.dtype == INT8 and not args.calibration:
+        raise ValueError(
+            "--precision int8 needs --calibration IMAGES (a few hundred images like those the model will see). "
+            "Received: --precision int8 without --calibration"
+        )
+    if args.dtype != INT8 and (args.calibration is not None or args.min_agreement is not None):
+        raise ValueError(
+            f"--calibration and --min-agreement are for --precision int8. Received: --precision {args.dtype or 'fp32'}"
+        )
 
 
 def run(args: argparse.Namespace) -> int:
     import keras_alexnet
-    from keras_alexnet.export import check_backend, check_export_path, default_path, default_rtol, export_model
+    from keras_alexnet.export import check_backend, check_export_path, default_path, export_model
     from keras_alexnet.models.variants import get_variant
 
     check_backend(args.format)  # one line before any model is built (PyTorch: not supported; JAX: saved_model)
+    _check_int8_arguments(args)
+    precision, args.dtype = ("int8", None) if args.dtype == INT8 else ("fp32", args.dtype)
     if args.format == "serving":
         return _run_serving(args)
     output = default_path(args.output, args.format)
@@ -100,6 +128,16 @@ def run(args: argparse.Namespace) -> int:
         )
     if weights is None:
         print("warning: --weights none: exporting random weights", file=sys.stderr)
+    calibration = None
+    if precision == "int8":
+        from keras_alexnet.batch.stream import calibration_batch
+        from keras_alexnet.eval_preprocessing import eval_preprocessing
+
+        network = keras_alexnet.network_record(model)
+        spec, size = eval_preprocessing(network), int(model.inputs[0].shape[1])
+        if size != spec.crop:  # a feature extractor at its own --input-size: the same framing, scaled
+            spec = eval_preprocessing(network, crop=size, resize=round(spec.resize * size / spec.crop))
+        calibration = calibration_batch(args.calibration, spec, network)
     path = export_model(
         model,
         args.output,
@@ -109,12 +147,30 @@ def run(args: argparse.Namespace) -> int:
         atol=args.atol,
         rtol=args.rtol,
         overwrite=args.overwrite,
+        precision=precision,
+        calibration=calibration,
+        **({"min_agreement": args.min_agreement} if args.min_agreement is not None else {}),
     )
+    print(f"wrote {path} ({args.format}{' int8' if precision == 'int8' else ''}; {_checked(args, model, path)})")
+    return 0
+
+
+def _checked(args: argparse.Namespace, model, path) -> str:
+    """How the artifact was checked, for the one line `export` prints."""
+    from keras_alexnet.export import default_rtol, export_record
+
+    if args.no_verify:
+        return "not checked (--no-verify)"
+    if args.dtype is None and args.format == "openvino" and "int8_agreement" in export_record(path):
+        measured = export_record(path)["int8_agreement"]
+        kl = "" if measured["mean_kl"] is None else f", mean KL {measured['mean_kl']:.3g} nats"
+        return (
+            f"agreement with fp32 on {measured['calibration_images']} calibration images: top-1 "
+            f"{measured['top1']:.1%}{kl}, logit cosine {measured['cosine']:.4f}"
+        )
     rtol = default_rtol(model) if args.rtol is None else args.rtol
     tolerance = f"{args.atol} + {rtol:.3g}·max|y|" if rtol else f"{args.atol}"
-    checked = "not checked (--no-verify)" if args.no_verify else f"predictions match Keras within {tolerance}"
-    print(f"wrote {path} ({args.format}; {checked})")
-    return 0
+    return f"predictions match Keras within {tolerance}"
 
 
 def _run_serving(args: argparse.Namespace) -> int:

@@ -71,6 +71,12 @@ def test_int8_reports_its_agreement_with_fp32(model, images, reference):
     assert agreement >= 0.75
     assert _relative(got, reference) <= 0.1
     assert predictor.inference_precision.endswith("+ int8")
+    # The three measures, recomputed here: logits (classifier_activation=None) -> no KL, cosine of the raw logits.
+    metrics = predictor.agreement_metrics
+    assert metrics["top1"] == predictor.agreement and metrics["mean_kl"] is None
+    ref, out = reference.astype("float64"), got.astype("float64")
+    cosine = np.mean(np.sum(ref * out, 1) / (np.linalg.norm(ref, axis=1) * np.linalg.norm(out, axis=1)))
+    assert metrics["cosine"] == pytest.approx(cosine, rel=1e-6) and 0.9 < cosine <= 1.0
 
 
 def test_auto_measures_each_runtime_and_keeps_the_fastest(model, images, reference):
@@ -108,6 +114,13 @@ def test_int8_without_calibration_and_a_wrong_shape_are_refused(model):
     predictor = fast_predictor(model, "fp32", "tensorflow")
     with pytest.raises(ValueError, match=r"shape \(N, 224, 224, 3\).*Received: shape \(2, 227, 227, 3\)"):
         predictor.predict(np.zeros((2, 227, 227, 3), "float32"))
+
+
+def test_an_empty_batch_gives_an_empty_output_of_the_models_shape(model):
+    from keras_alexnet.fast_predictor import fast_predictor
+
+    got = fast_predictor(model, "fp32", "tensorflow").predict(np.zeros((0, 224, 224, 3), "float32"))
+    assert got.shape == (0, CLASSES) == (0, *model.output_shape[1:])  # (model.predict of no images fails in Keras)
 
 
 @pytest.fixture(scope="module")
