@@ -2,8 +2,9 @@
 
 Peers, run as their docs tell a user to: OpenVINO on the same ONNX graph ONNX Runtime runs (THROUGHPUT hint,
 async queue; fp32, its default precision, and int8 by NNCF), OpenVINO's own `benchmark_app -hint throughput`
-on that graph, and ONNX Runtime fp32. Ours: the TensorFlow-native fp32 path and `fast_predictor` at fp32, bf16
-and int8 (runtime "auto": the fastest measured in that process). Every runtime runs in its own fresh process
+on that graph, ONNX Runtime fp32 and static int8 (QDQ), PyTorch eager fp32 and bf16 autocast, and
+`torch.compile`. Ours: the TensorFlow-native fp32 and bf16 paths and `fast_predictor` at fp32, bf16 and int8
+(runtime "auto": the fastest measured in that process). Every runtime runs in its own fresh process
 (`benchmarks.worker`); its outputs on a fixed batch are checked against ONNX Runtime's before its timing counts.
 The report names the CPU and its features: bf16 targets only mean something where the CPU has bf16.
 
@@ -27,9 +28,16 @@ PEERS = {
     "openvino default precision": ["--runtime", "openvino", "--ov-precision", "default"],
     "openvino int8 (NNCF)": ["--runtime", "openvino", "--ov-precision", "int8"],
     "onnxruntime fp32": ["--runtime", "onnxruntime"],
+    "onnxruntime int8 (static QDQ)": ["--runtime", "onnxruntime-int8"],
+    "pytorch eager fp32": ["--runtime", "pytorch"],
+    "pytorch bf16 autocast": ["--runtime", "pytorch", "--torch-mode", "bf16"],
+    "torch.compile fp32": ["--runtime", "pytorch", "--torch-mode", "compile"],
 }
+#: The fp32 peers whatever the CPU ("openvino default precision" joins them where it computes in f32).
+FP32_PEERS = ("openvino fp32", "onnxruntime fp32", "pytorch eager fp32", "torch.compile fp32")
 OURS = {
     "keras_alexnet TF-native fp32": ["--runtime", "keras"],
+    "keras_alexnet TF-native bf16": ["--runtime", "keras", "--dtype", "mixed_bfloat16"],
     "keras_alexnet fast fp32": ["--runtime", "fast", "--fast-precision", "fp32"],
     "keras_alexnet fast bf16": ["--runtime", "fast", "--fast-precision", "bf16"],
     "keras_alexnet fast int8": ["--runtime", "fast", "--fast-precision", "int8"],
@@ -113,7 +121,7 @@ def fastest(settings: Settings, log) -> dict:
 def _ratios(rows: dict, log) -> dict:
     """The issue's targets as ratios within this run (a bf16 figure only where a bf16 path really ran in bf16)."""
     speed = {name: row["images_per_s"] for name, row in rows.items()}
-    fp32_peers = ["openvino fp32", "onnxruntime fp32"]
+    fp32_peers = list(FP32_PEERS)
     if rows["openvino default precision"]["computes_in"] in ("f32", "float32"):
         fp32_peers.append("openvino default precision")  # no bf16 on this CPU: OpenVINO's default is fp32
     bf16_paths = [
@@ -131,9 +139,16 @@ def _ratios(rows: dict, log) -> dict:
         ),
         "fast_int8_vs_fastest_fp32_path": speed["keras_alexnet fast int8"]
         / max(speed[n] for n in [*fp32_peers, "keras_alexnet fast fp32", "keras_alexnet TF-native fp32"]),
-        "fast_latency_vs_fastest_peer": min(
-            rows[n]["latency_ms"]["median_ms"] for n in OURS if "int8" not in n
-        ) / min(rows[n]["latency_ms"]["median_ms"] for n in PEERS if "int8" not in n),
+        "tf_native_bf16_vs_tf_native_fp32": (
+            speed["keras_alexnet TF-native bf16"] / speed["keras_alexnet TF-native fp32"]
+            if "keras_alexnet TF-native bf16" in bf16_paths else None
+        ),
+        # Any precision on both sides: the quickest answer a user can get from keras_alexnet vs from a peer.
+        "fast_latency_vs_fastest_peer": min(rows[n]["latency_ms"]["median_ms"] for n in OURS)
+        / min(rows[n]["latency_ms"]["median_ms"] for n in PEERS),
+        "fast_latency_vs_fastest_peer_same_precision_fp32": min(
+            rows[n]["latency_ms"]["median_ms"] for n in OURS if "fp32" in n
+        ) / min(rows[n]["latency_ms"]["median_ms"] for n in fp32_peers),
     }  # fmt: skip
     for key, value in ratios.items():
         log(f"  {key}: {'n/a (no native bf16 path on this CPU)' if value is None else f'{value:.2f}x'}")

@@ -118,11 +118,19 @@ def torch_model(weights: dict[str, np.ndarray]):
     return model.eval()
 
 
-def torch_predict(model, x_nchw: np.ndarray) -> np.ndarray:
+def torch_predict(model, x_nchw: np.ndarray, *, bf16: bool = False) -> np.ndarray:
+    """Softmax outputs of `model`; `bf16`: under CPU autocast to bfloat16 (PyTorch's documented mixed precision)."""
     import torch
 
-    with torch.inference_mode():
-        return torch.softmax(model(torch.from_numpy(x_nchw)), dim=1).numpy()
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+        return torch.softmax(model(torch.from_numpy(x_nchw)).float(), dim=1).numpy()
+
+
+def torch_compiled(model):
+    """`torch.compile(model)` (Inductor, the default mode), what PyTorch's docs tell a user to try for speed."""
+    import torch
+
+    return torch.compile(model)
 
 
 # --------------------------------------------------------------------------- ONNX Runtime
@@ -134,6 +142,44 @@ def ort_session(weights: dict[str, np.ndarray]):
     options = ort.SessionOptions()
     options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
     return ort.InferenceSession(model.SerializeToString(), options, providers=["CPUExecutionProvider"])
+
+
+def ort_int8_session(weights: dict[str, np.ndarray], calibration_nchw: np.ndarray):
+    """ONNX Runtime on the graph statically quantized to int8 (QDQ, per-channel weights; `quantize_static` with
+    a calibration reader over `calibration_nchw`), as ONNX Runtime's quantization guide sets it up for CPUs."""
+    import tempfile
+
+    import onnxruntime as ort
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    class Reader(CalibrationDataReader):
+        def __init__(self):
+            self.items = iter([{"data_0": calibration_nchw[i : i + 1]} for i in range(len(calibration_nchw))])
+
+        def get_next(self):
+            return next(self.items, None)
+
+    with tempfile.TemporaryDirectory() as tmp:
+        source, prepared, quantized = f"{tmp}/fp32.onnx", f"{tmp}/prep.onnx", f"{tmp}/int8.onnx"
+        import onnx
+        from onnx import version_converter
+
+        graph = build_bvlc_like_onnx(weights)
+        opset = max(entry.version for entry in graph.opset_import if entry.domain in ("", "ai.onnx"))
+        # Per-channel QDQ needs DequantizeLinear's `axis` (opset 13): the model zoo's graph is older.
+        onnx.save(graph if opset >= 13 else version_converter.convert_version(graph, 13), source)
+        quant_pre_process(source, prepared)
+        quantize_static(
+            prepared,
+            quantized,
+            Reader(),
+            quant_format=QuantFormat.QDQ,
+            per_channel=True,
+            activation_type=QuantType.QUInt8,
+            weight_type=QuantType.QInt8,
+        )
+        return ort.InferenceSession(quantized, providers=["CPUExecutionProvider"])
 
 
 def ort_predict(session, x_nchw: np.ndarray) -> np.ndarray:

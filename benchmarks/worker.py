@@ -40,23 +40,40 @@ def _predictor(args):
         args.inference_precision = f"{predictor.runtime} {predictor.inference_precision}"
         args.agreement = predictor.agreement
         return predictor.predict
+    if args.runtime == "onnxruntime-int8":
+        session = peers.ort_int8_session(weights, peers.to_nchw(peers.sample_input(args.calibration, seed=3)))
+        return lambda x: peers.ort_predict(session, peers.to_nchw(x))
     if args.runtime == "pytorch":
         import torch
 
         model = peers.torch_model(weights)
         if args.torch_threads:
             torch.set_num_threads(args.torch_threads)
-        return lambda x: peers.torch_predict(model, peers.to_nchw(x))
+        if args.torch_mode == "compile":
+            model = peers.torch_compiled(model)
+        bf16 = args.torch_mode == "bf16"
+        if bf16:
+            args.inference_precision = _bf16_executes()
+        return lambda x: peers.torch_predict(model, peers.to_nchw(x), bf16=bf16)
     if args.backend == "tensorflow" and (args.intra_op or args.inter_op):
         from keras_alexnet.performance import configure_threads
 
         configure_threads(args.intra_op, args.inter_op)
     model = peers.keras_model(weights, dtype=args.dtype)
+    if args.dtype and "bfloat16" in args.dtype:
+        args.inference_precision = _bf16_executes()
     if args.backend == "tensorflow":
         from keras_alexnet.performance import compiled_predict
 
         return compiled_predict(model)
     return lambda x: model.predict(x, batch_size=len(x), verbose=0)  # jit-compiled by Keras on JAX
+
+
+def _bf16_executes() -> str:
+    """What a bf16 path computes in on this CPU: native bf16 (AVX512-BF16 / AMX) or emulated."""
+    from keras_alexnet.performance import cpu_supports_bf16
+
+    return "bfloat16" + ("" if cpu_supports_bf16() else " (emulated)")
 
 
 def _train_step(args, batch: int):
@@ -97,7 +114,9 @@ def _train_step(args, batch: int):
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--runtime", choices=("keras", "onnxruntime", "pytorch", "openvino", "fast"), default="keras")
+    runtimes = ("keras", "onnxruntime", "onnxruntime-int8", "pytorch", "openvino", "fast")
+    parser.add_argument("--runtime", choices=runtimes, default="keras")
+    parser.add_argument("--torch-mode", default="eager", help="with --runtime pytorch: eager, bf16 (autocast), compile")
     parser.add_argument("--ov-precision", default="default", help="with --runtime openvino: default, f32 or int8")
     parser.add_argument("--fast-precision", default="fp32", help="with --runtime fast: fp32, bf16 or int8")
     parser.add_argument("--fast-runtime", default="auto", help="with --runtime fast: auto, tensorflow or openvino")

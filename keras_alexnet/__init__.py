@@ -13,6 +13,7 @@ Example:
 
 from __future__ import annotations
 
+from keras_alexnet.cpus import limit_threads_to_quota
 from keras_alexnet.lazy_exports import lazy_exports
 from keras_alexnet.registration import register_keras_classes, register_kerashub_classes, when_imported
 from keras_alexnet.version import __version__ as __version__
@@ -36,6 +37,8 @@ _EXPORTS = {
 }
 
 __all__ = sorted([*_EXPORTS, "__version__"])
+
+limit_threads_to_quota()  # thread pools sized by a container's CPU quota, before TensorFlow starts them
 
 __getattr__, __dir__ = lazy_exports(__name__, _EXPORTS)  # before the hooks below, which may import submodules at once
 when_imported("keras", register_keras_classes)

@@ -211,7 +211,11 @@ def _openvino_run(model: keras.Model, precision: str, calibration) -> tuple[Call
     from keras_alexnet.openvino_model import to_openvino
 
     ov_model = to_openvino(model, "int8" if precision == "int8" else "fp32", calibration)
+    from keras_alexnet.cpus import affinity_cpus, usable_cpus
+
     config = {"PERFORMANCE_HINT": "THROUGHPUT", "INFERENCE_PRECISION_HINT": OPENVINO_PRECISION_HINT[precision]}
+    if usable_cpus() < affinity_cpus():  # a cgroup CPU quota OpenVINO would not see
+        config["INFERENCE_NUM_THREADS"] = usable_cpus()
     compiled = ov.Core().compile_model(ov_model, "CPU", config)
     requests = max(1, int(compiled.get_property("OPTIMAL_NUMBER_OF_INFER_REQUESTS")))
     queue = ov.AsyncInferQueue(compiled, requests)
