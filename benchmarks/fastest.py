@@ -125,7 +125,9 @@ def _ratios(rows: dict, log) -> dict:
     if rows["openvino default precision"]["computes_in"] in ("f32", "float32"):
         fp32_peers.append("openvino default precision")  # no bf16 on this CPU: OpenVINO's default is fp32
     bf16_paths = [
-        name for name, row in rows.items() if "bf16" in row["computes_in"] and "emulated" not in row["computes_in"]
+        name
+        for name, row in rows.items()
+        if ("bf16" in row["computes_in"] or "bfloat16" in row["computes_in"]) and "emulated" not in row["computes_in"]
     ]
     bf16_peers = [name for name in bf16_paths if not name.startswith("keras_alexnet")]
     ratios = {

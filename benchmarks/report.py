@@ -38,6 +38,10 @@ TARGETS.update(
             "batch-1 median latency: fastest keras_alexnet path / fastest peer (any precision)",
             1.0,
         ),
+        "int8_top1_agreement_trained": (
+            "int8 (OpenVINO + NNCF) vs fp32 top-1 agreement, digits-trained AlexNet at 227x227 (KL, cosine: below)",
+            0.99,
+        ),
         "max_spread": ("spread of images/s over fresh processes, worst keras_alexnet path", 0.10),
     }
 )
@@ -78,6 +82,9 @@ def summary(results: dict) -> dict:
     agreement = results.get("agreement") or results.get("inference", {}).get("bf16_agreement")
     if agreement:
         ratios["bf16_top1_agreement"] = agreement["top1_agreement"]
+    fast_paths = (agreement or {}).get("fast_paths", {})
+    if "int8 openvino" in fast_paths:
+        ratios["int8_top1_agreement_trained"] = fast_paths["int8 openvino"]["top1"]
     training = results.get("training", {})
     best_train = 0.0
     for key, entry in training.items():
@@ -182,6 +189,24 @@ def markdown(results: dict) -> str:
             lines += [f"| {title} | images/s | median ms per call |", "|---|---|---|"]
             lines += [f"| {n} | {e['per_second']:.1f} | {1000 * e['median_s']:.1f} |" for n, e in section.items()]
             lines.append("")
+    fast_paths = (results.get("agreement") or {}).get("fast_paths", {})
+    if fast_paths:
+        lines += [
+            f"Fast paths vs fp32 on {fast_paths['images']} validation images of a digits-trained AlexNet at "
+            f"{fast_paths['input_size']}x{fast_paths['input_size']} (fp32 top-1 accuracy "
+            f"{fast_paths['fp32_top1_accuracy']:.1%}; int8 calibrated on {fast_paths['calibration_images']} "
+            "training images):",
+            "",
+            "| path | computes in | top-1 agreement | mean KL(fp32 ‖ path), nats | logit cosine |",
+            "|---|---|---|---|---|",
+        ]
+        for name, entry in fast_paths.items():
+            if isinstance(entry, dict):
+                kl = "-" if entry["mean_kl"] is None else f"{entry['mean_kl']:.2e}"
+                lines.append(
+                    f"| {name} | {entry['computes_in']} | {entry['top1']:.2%} | {kl} | {entry['cosine']:.5f} |"
+                )
+        lines.append("")
     training = results.get("training", {})
     if training:
         names = list(dict.fromkeys(n for entry in training.values() for n in entry))

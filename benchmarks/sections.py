@@ -182,10 +182,48 @@ def inference(settings: Settings, log) -> dict:
 
 
 def agreement(settings: Settings, log) -> dict:
-    """Section "agreement": the bf16/fp32 agreement alone (with --agreement-run or --agreement-weights)."""
+    """Section "agreement": the bf16/fp32 agreement alone (with --agreement-run or --agreement-weights); with
+    --agreement-run also each fast path's (bf16 TensorFlow/OpenVINO, int8 OpenVINO+NNCF) three ways."""
     trained = settings.agreement_run or settings.agreement_weights
     result = bf16_agreement(settings, None if trained else _keras_predictors(peers.bvlc_weights(seed=0)))
     log(f"  bf16 vs fp32: {result}")
+    if settings.agreement_run:
+        result["fast_paths"] = fast_path_agreement(settings.agreement_run, settings.agreement_images, log)
+    return result
+
+
+#: The fast paths whose outputs `fast_path_agreement` compares with float32: (precision, runtime).
+FAST_PATHS = (("bf16", "tensorflow"), ("bf16", "openvino"), ("int8", "openvino"))
+
+
+def fast_path_agreement(run_dir: str, count: int, log, calibration_images: int = 300) -> dict:
+    """Top-1 agreement, mean KL(fp32 || path) and logit cosine of each `FAST_PATHS` entry with the float32
+    model, on a training run's validation images (int8 calibrated on its training images, never the ones
+    measured), at the run's input size (227x227 for the quickstart's digits)."""
+    import keras
+
+    from keras_alexnet.agreement import agreement
+    from keras_alexnet.fast_predictor import fast_predictor, openvino_available
+
+    model = keras.saving.load_model(Path(run_dir) / "model.keras", compile=False)
+    views, labels = _run_images(run_dir, count)
+    calibration, _ = _run_images(run_dir, calibration_images, split="train")
+    reference = model.predict(views, batch_size=64, verbose=0)
+    result = {
+        "images": len(views),
+        "calibration_images": len(calibration),
+        "input_size": int(views.shape[1]),
+        "fp32_top1_accuracy": float(np.mean(reference.argmax(-1) == labels)),
+    }
+    for precision, runtime in FAST_PATHS:
+        if runtime == "openvino" and not openvino_available():
+            continue
+        predictor = fast_predictor(model, precision, runtime, calibration=calibration if precision == "int8" else None)
+        measured = agreement(reference, predictor.predict(views))
+        result[f"{precision} {runtime}"] = {**measured, "computes_in": predictor.inference_precision}
+        kl = "n/a" if measured["mean_kl"] is None else f"{measured['mean_kl']:.2e}"
+        log(f"  {precision} {runtime} ({predictor.inference_precision}) vs fp32 on {len(views)} images: top-1 "
+            f"{measured['top1']:.2%}, mean KL {kl} nats, logit cosine {measured['cosine']:.5f}")  # fmt: skip
     return result
 
 
@@ -199,11 +237,8 @@ def _keras_predictors(weights) -> dict:
     }
 
 
-def _trained_run(run_dir: str, count: int):
-    """fp32 and bf16 copies of a training run's model.keras, and up to `count` of its validation images/labels."""
-    import keras
-
-    import keras_alexnet
+def _run_images(run_dir: str, count: int, split: str = "validation") -> tuple[np.ndarray, np.ndarray]:
+    """Up to `count` images of a training run's `split` ("train" or "validation"), preprocessed as it evaluates."""
     from keras_alexnet.data import PixelStatistics, make_eval_dataset
     from keras_alexnet.models.variants import get_variant
     from keras_alexnet.training.config import CONFIG_FILENAME, TrainConfig
@@ -211,13 +246,37 @@ def _trained_run(run_dir: str, count: int):
     run = Path(run_dir)
     config = TrainConfig.from_json(run / CONFIG_FILENAME)
     stats = PixelStatistics.load(config.stats or run) if config.mean != "none" else None
-    _, val_source = config.load_sources()
+    train_source, val_source = config.load_sources()
     image_size = config.image_size or get_variant(config.variant).default_size
     batches = make_eval_dataset(
-        val_source, batch_size=64, image_size=image_size, normalization=stats, mean=config.mean, resize=config.resize
+        train_source if split == "train" else val_source,
+        batch_size=64,
+        image_size=image_size,
+        normalization=stats,
+        mean=config.mean,
+        resize=config.resize,
     )
-    views = np.concatenate([np.asarray(x) for x, _ in batches])[:count]
-    labels = np.concatenate([np.asarray(y) for _, y in batches])[:count]
+    views, labels = [], []
+    for x, y in batches:
+        views.append(np.asarray(x))
+        labels.append(np.asarray(y))
+        if sum(len(v) for v in views) >= count:
+            break
+    return np.concatenate(views)[:count], np.concatenate(labels)[:count]
+
+
+def _trained_run(run_dir: str, count: int):
+    """fp32 and bf16 copies of a training run's model.keras, and up to `count` of its validation images/labels."""
+    import keras
+
+    import keras_alexnet
+    from keras_alexnet.models.variants import get_variant
+    from keras_alexnet.training.config import CONFIG_FILENAME, TrainConfig
+
+    run = Path(run_dir)
+    config = TrainConfig.from_json(run / CONFIG_FILENAME)
+    image_size = config.image_size or get_variant(config.variant).default_size
+    views, labels = _run_images(run_dir, count)
     fp32_model = keras.saving.load_model(run / "model.keras", compile=False)
     bf16_model = keras_alexnet.AlexNet(
         input_shape=(image_size, image_size, 3),
