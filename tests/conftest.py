@@ -96,3 +96,20 @@ def quickstart_run(tmp_path_factory):
     run_dir = tmp_path_factory.mktemp("quickstart") / "run"
     assert main(["quickstart", "--run-dir", str(run_dir), "--verbose", "0"]) == 0
     return run_dir
+
+
+#: Session fixtures that take minutes: every test using one runs in the same xdist worker, so it is made once.
+_SHARED_EXPENSIVE_FIXTURES = ("quickstart_run",)
+
+
+def pytest_collection_modifyitems(config, items):
+    """For `pytest -n 2 --dist loadgroup` (README's command): each test file is one group, so module fixtures
+    are built once, and the tests of an expensive session fixture form one group, sent to a worker first."""
+    first = []
+    for item in items:
+        shared = next((name for name in _SHARED_EXPENSIVE_FIXTURES if name in item.fixturenames), None)
+        item.add_marker(pytest.mark.xdist_group(shared or item.nodeid.split("::", 1)[0]))
+        first.append(shared is not None)
+    items[:] = [item for item, is_first in zip(items, first, strict=True) if is_first] + [
+        item for item, is_first in zip(items, first, strict=True) if not is_first
+    ]
