@@ -157,11 +157,16 @@ def _ratios(rows: dict, log) -> dict:
     return {"ratios": ratios}
 
 
+#: Peers timed beside our paths in the spread section, as the control: the machine's own run-to-run noise.
+SPREAD_CONTROLS = ("openvino fp32", "openvino default precision")
+
+
 def spread(settings: Settings, log) -> dict:
-    """Each keras_alexnet path in `processes` fresh processes: images/s at batch 64 and (max - min) / median."""
+    """Each keras_alexnet path, and `SPREAD_CONTROLS`, in `processes` fresh processes: images/s at batch 64 and
+    (max - min) / median (the target counts our paths; a control as wide says the machine is noisy)."""
     processes = 3 if settings.quick else 7
     result = {}
-    for name, arguments in OURS.items():
+    for name, arguments in {**OURS, **{name: PEERS[name] for name in SPREAD_CONTROLS}}.items():
         speeds = [
             run_worker(settings, *arguments, "--batches", "64", "--repeats", "3")["batch_64"]["per_second"]
             for _ in range(processes)

@@ -42,6 +42,7 @@ def _predictor(args):
         return predictor.predict
     if args.runtime == "onnxruntime-int8":
         session = peers.ort_int8_session(weights, peers.to_nchw(peers.sample_input(args.calibration, seed=3)))
+        args.inference_precision = "int8 (QDQ) + float32"
         return lambda x: peers.ort_predict(session, peers.to_nchw(x))
     if args.runtime == "pytorch":
         import torch
