@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import atexit
 import gc
+import importlib.util
 import os
 import shutil
 import socket
@@ -98,18 +99,34 @@ def quickstart_run(tmp_path_factory):
     return run_dir
 
 
-#: Session fixtures that take minutes: every test using one runs in the same xdist worker, so it is made once.
-_SHARED_EXPENSIVE_FIXTURES = ("quickstart_run",)
+#: The test files that use the quickstart fixture (minutes to make): one xdist work unit, sent first, so it is
+#: made once. `pytest_collection_modifyitems` checks that no other file uses it.
+_QUICKSTART_FILES = ("tests/explore/", "tests/training/test_quickstart.py")
+
+
+def _work_unit(nodeid: str) -> str:
+    """The xdist work unit of a test: its file, or "quickstart" for `_QUICKSTART_FILES`."""
+    path = nodeid.split("::", 1)[0]
+    return "quickstart" if path.startswith(_QUICKSTART_FILES) else path
 
 
 def pytest_collection_modifyitems(config, items):
-    """For `pytest -n 2 --dist loadgroup` (README's command): each test file is one group, so module fixtures
-    are built once, and the tests of an expensive session fixture form one group, sent to a worker first."""
-    first = []
-    for item in items:
-        shared = next((name for name in _SHARED_EXPENSIVE_FIXTURES if name in item.fixturenames), None)
-        item.add_marker(pytest.mark.xdist_group(shared or item.nodeid.split("::", 1)[0]))
-        first.append(shared is not None)
-    items[:] = [item for item, is_first in zip(items, first, strict=True) if is_first] + [
-        item for item, is_first in zip(items, first, strict=True) if not is_first
-    ]
+    """The quickstart's tests first (the longest work unit starts at once under `pytest -n 2`)."""
+    strays = [item.nodeid for item in items if "quickstart_run" in item.fixturenames and
+              _work_unit(item.nodeid) != "quickstart"]  # fmt: skip
+    if strays:
+        raise pytest.UsageError(f"tests use quickstart_run outside _QUICKSTART_FILES (tests/conftest.py): {strays}")
+    items.sort(key=lambda item: _work_unit(item.nodeid) != "quickstart")  # stable: the rest keep their order
+
+
+if importlib.util.find_spec("xdist") is not None:
+
+    def pytest_xdist_make_scheduler(config, log):
+        """README's `pytest -n 2`: one work unit per test file (module fixtures built once), and the quickstart's."""
+        from xdist.scheduler import LoadScopeScheduling
+
+        class FileScheduling(LoadScopeScheduling):
+            def _split_scope(self, nodeid: str) -> str:
+                return _work_unit(nodeid)
+
+        return FileScheduling(config, log)
