@@ -13,13 +13,16 @@ import tempfile
 # Before TensorFlow, Keras or huggingface_hub are imported anywhere.
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 os.environ.setdefault("KERAS_BACKEND", "tensorflow")
-_CACHE_ROOT = tempfile.mkdtemp(prefix="keras_alexnet_test_cache_")
+# The temp folder the run started with: xdist's workers inherit the TMPDIR set below, and nesting their folders in
+# it made paths too long for Chromium's socket (108 bytes).
+_ORIGINAL_TMP = os.environ.setdefault("KERAS_ALEXNET_TEST_ORIGINAL_TMP", tempfile.gettempdir())
+_CACHE_ROOT = tempfile.mkdtemp(prefix="keras_alexnet_test_cache_", dir=_ORIGINAL_TMP)
 # Checkpoints are ~230 MB each: the run removes its caches when it ends, so repeated runs do not fill the disk.
 atexit.register(shutil.rmtree, _CACHE_ROOT, ignore_errors=True)
 # What the libraries the tests drive leave in the temp folder (Beam's beam-temp*, TFDS's tmp*tfds, TensorFlow's
 # autograph files, ...), here and in every subprocess (TMPDIR), goes to a folder of this run, removed with the caches:
 # /tmp is left as it was. pytest's own tmp_path folders stay in the original temp folder (failed tests' are kept).
-os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", tempfile.gettempdir())
+os.environ.setdefault("PYTEST_DEBUG_TEMPROOT", _ORIGINAL_TMP)
 _RUN_TMP = os.path.join(_CACHE_ROOT, "tmp")
 os.makedirs(_RUN_TMP)
 os.environ["TMPDIR"] = _RUN_TMP
@@ -27,7 +30,9 @@ tempfile.tempdir = _RUN_TMP
 
 
 os.environ["KERAS_ALEXNET_CACHE"] = os.path.join(_CACHE_ROOT, "keras_alexnet")
-os.environ.setdefault("HF_HOME", os.path.join(_CACHE_ROOT, "hf_home"))
+if "HF_HOME" not in os.environ or os.environ.get("KERAS_ALEXNET_TEST_HF_HOME") == os.environ["HF_HOME"]:
+    # Ours, not the user's: one per process (an xdist worker does not share the controller's).
+    os.environ["HF_HOME"] = os.environ["KERAS_ALEXNET_TEST_HF_HOME"] = os.path.join(_CACHE_ROOT, "hf_home")
 os.environ.setdefault("HF_HUB_DISABLE_TELEMETRY", "1")
 os.environ.setdefault("HF_HUB_DISABLE_XET", "1")
 # The tests' Hub is a local server (tests/weights/hub_server.py) on a port reserved now: huggingface_hub

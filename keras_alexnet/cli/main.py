@@ -61,7 +61,10 @@ COMMANDS: dict[str, tuple[str, str]] = {
         "top-1/top-5 error (centre crop, optionally ten-crop), per-class accuracy CSV, most-confused pairs",
     ),
     "explore": ("explore", "a local web page: architecture, an image's top-5/activations/LRN, kernels, neighbours"),
-    "export": ("export", "export AlexNet as a TF SavedModel, ONNX or LiteRT model (predictions checked against Keras)"),
+    "export": (
+        "export",
+        "export AlexNet as a TF SavedModel, ONNX, LiteRT or OpenVINO model (predictions checked against Keras)",
+    ),
     "finetune": ("finetune", "fine-tune AlexNet weights on a new dataset (new N-way classifier)"),
     "info": ("info", "per-layer table of a variant: output shapes, parameters, multiply-accumulates"),
     "kernels": ("kernels", "draw the conv1 kernels per tower and measure their colour specificity (Figure 3)"),
